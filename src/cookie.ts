@@ -1,0 +1,121 @@
+import { serialize } from 'cookie';
+
+export type SameSite = boolean | 'lax' | 'strict' | 'none';
+
+/** The `cookie` option: the attributes of the session ID cookie. */
+export interface CookieOptions {
+  /** Milliseconds until the cookie expires; `null` (default) makes a browser-session cookie. */
+  maxAge?: number | null;
+  expires?: Date | null;
+  path?: string;
+  domain?: string;
+  httpOnly?: boolean;
+  /** `'auto'` sets `Secure` when the request arrived over HTTPS (see the `proxy` option). */
+  secure?: boolean | 'auto';
+  /** `'auto'` is `'none'` over HTTPS and `'lax'` otherwise. */
+  sameSite?: SameSite | 'auto';
+  partitioned?: boolean;
+  priority?: 'low' | 'medium' | 'high';
+  [key: string]: unknown;
+}
+
+/** The cookie as stored in a session record (`record.cookie`). */
+export interface CookieData {
+  originalMaxAge: number | null | undefined;
+  partitioned?: boolean;
+  priority?: 'low' | 'medium' | 'high';
+  expires?: Date | string | null;
+  secure?: boolean;
+  httpOnly?: boolean;
+  domain?: string;
+  path?: string;
+  sameSite?: SameSite;
+}
+
+/**
+ * The session ID cookie: same properties, accessors and stored form as express-session's,
+ * so records move between the two libraries unchanged.
+ */
+export class Cookie {
+  declare path: string;
+  declare httpOnly: boolean;
+  declare originalMaxAge: number | null | undefined;
+  declare _expires: Date | null | undefined;
+  declare secure: boolean | 'auto' | undefined;
+  declare domain: string | undefined;
+  declare sameSite: SameSite | 'auto' | undefined;
+  declare partitioned: boolean | undefined;
+  declare priority: 'low' | 'medium' | 'high' | undefined;
+  [key: string]: any;
+
+  constructor(options?: CookieOptions | CookieData | null) {
+    this.path = '/';
+    this.maxAge = null;
+    this.httpOnly = true;
+    if (options) {
+      if (typeof options !== 'object') {
+        throw new TypeError('argument options must be a object');
+      }
+      for (const key in options) {
+        if (key !== 'data') this[key] = (options as Record<string, unknown>)[key];
+      }
+    }
+    if (this.originalMaxAge === undefined || this.originalMaxAge === null) {
+      this.originalMaxAge = this.maxAge;
+    }
+  }
+
+  set expires(date: Date | null | undefined) {
+    this._expires = date;
+    this.originalMaxAge = this.maxAge;
+  }
+
+  get expires(): Date | null | undefined {
+    return this._expires;
+  }
+
+  /** Milliseconds left until expiry (a number that counts down), or null. */
+  set maxAge(ms: number | Date | null | undefined) {
+    if (ms && typeof ms !== 'number' && !(ms instanceof Date)) {
+      throw new TypeError('maxAge must be a number or Date');
+    }
+    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : (ms as Date | null | undefined);
+  }
+
+  get maxAge(): number | null | undefined {
+    const expires = this._expires;
+    return expires instanceof Date ? expires.valueOf() - Date.now() : (expires as null | undefined);
+  }
+
+  get data(): CookieData {
+    return {
+      originalMaxAge: this.originalMaxAge,
+      partitioned: this.partitioned,
+      priority: this.priority,
+      expires: this._expires,
+      secure: this.secure as boolean | undefined,
+      httpOnly: this.httpOnly,
+      domain: this.domain,
+      path: this.path,
+      sameSite: this.sameSite as SameSite | undefined,
+    };
+  }
+
+  serialize(name: string, value: string): string {
+    return serialize(name, value, this.data as Parameters<typeof serialize>[2]);
+  }
+
+  toJSON(): CookieData {
+    return this.data;
+  }
+}
+
+/** Revives a stored cookie as express-session does: `expires` back to a Date, `originalMaxAge` kept. */
+export function reviveCookie(stored: CookieData): Cookie {
+  const expires = stored.expires;
+  const originalMaxAge = stored.originalMaxAge;
+  const cookie = new Cookie(stored);
+  if (typeof expires === 'string') cookie.expires = new Date(expires);
+  cookie.originalMaxAge = originalMaxAge;
+  return cookie;
+}

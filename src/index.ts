@@ -1,0 +1,55 @@
+import { Cookie } from './cookie.js';
+import { MemoryStore } from './memory-store.js';
+import { session as createMiddleware } from './middleware.js';
+import type { SessionOptions } from './options.js';
+import { Session, type SessionData } from './session.js';
+import { Store } from './store.js';
+
+export type { CookieOptions, CookieData, SameSite } from './cookie.js';
+export type { MemoryStoreOptions } from './memory-store.js';
+export type { SessionOptions } from './options.js';
+export type { SessionData } from './session.js';
+export type {
+  AtomicStore, ConditionalWrite, SessionRecord, StoreContract, UserIndexOptions, UserSession, VersionedRecord,
+} from './store.js';
+export type { Callback } from './callback.js';
+export { Cookie, MemoryStore, Session, Store };
+
+/** What the middleware does with a request: express's `RequestHandler` shape, without depending on Express. */
+export type SessionMiddleware = (req: any, res: any, next: (err?: any) => void) => void;
+
+interface SessionFactory {
+  (options?: SessionOptions): SessionMiddleware;
+  Store: typeof Store;
+  MemoryStore: typeof MemoryStore;
+  Cookie: typeof Cookie;
+  Session: typeof Session;
+}
+
+/**
+ * `session(options)`: the middleware factory, with `Store`, `MemoryStore`, `Cookie` and
+ * `Session` attached, as `require('express-session')` has them.
+ */
+const session: SessionFactory = Object.assign(
+  function session(options?: SessionOptions): SessionMiddleware {
+    return createMiddleware(options);
+  },
+  { Store, MemoryStore, Cookie, Session },
+);
+
+export { session };
+export default session;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The session: its data (typed by `SessionData`) and methods. */
+      session: Session & Partial<SessionData>;
+      /** The session's ID. */
+      sessionID: string;
+      /** The store the session middleware uses. */
+      sessionStore: Store;
+    }
+  }
+}

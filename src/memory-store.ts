@@ -1,0 +1,198 @@
+import { settle, type Callback } from './callback.js';
+import {
+  isExpired, parseRecord, Store,
+  type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
+} from './store.js';
+import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from './user-index.js';
+
+export interface MemoryStoreOptions extends UserIndexOptions {
+  /** The most sessions kept; beyond it, the least recently used is evicted. Default: no limit. */
+  max?: number;
+  /** Milliseconds between sweeps of expired sessions (an unref'd timer); 0 turns them off. Default 60000. */
+  checkPeriod?: number;
+}
+
+/**
+ * Sessions in this process's memory. Records are kept as their JSON text, so a change to
+ * `req.session` never reaches the store before a save; expired sessions are swept by an
+ * unref'd timer; with `max`, the least recently used session is evicted first.
+ */
+export class MemoryStore extends Store {
+  readonly max: number;
+  /** Session ID to stored text, in least- to most-recently-used order. */
+  sessions = new Map<string, string>();
+  private readonly users = new Map<string, Set<string>>();
+  private readonly userId: MemoryStoreOptions['userId'];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    super();
+    if (options.max !== undefined && !(Number.isInteger(options.max) && options.max > 0)) {
+      throw new TypeError(`max option must be a positive integer; got ${String(options.max)}`);
+    }
+    const checkPeriod = options.checkPeriod ?? 60_000;
+    if (!(typeof checkPeriod === 'number' && checkPeriod >= 0)) {
+      throw new TypeError(`checkPeriod option must be a number of milliseconds, 0 or more; got ${String(checkPeriod)}`);
+    }
+    this.max = options.max ?? Infinity;
+    this.userId = options.userId;
+    if (checkPeriod > 0) {
+      this.timer = setInterval(() => this.prune(), checkPeriod);
+      this.timer.unref();
+    }
+  }
+
+  /** Removes every expired session now (the timer does this every `checkPeriod`). */
+  prune(): void {
+    const now = Date.now();
+    for (const [sid, text] of this.sessions) {
+      if (isExpired(parseRecord(text), now)) this.sessions.delete(sid);
+    }
+  }
+
+  /** Stops the sweep timer. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private read(sid: string): VersionedRecord | null {
+    const text = this.sessions.get(sid);
+    if (text === undefined) return null;
+    const record = parseRecord(text);
+    if (!record || isExpired(record)) {
+      this.sessions.delete(sid);
+      return null;
+    }
+    // Most recently used goes last.
+    this.sessions.delete(sid);
+    this.sessions.set(sid, text);
+    return { record, version: text };
+  }
+
+  private write(sid: string, record: SessionRecord): string {
+    const text = JSON.stringify(record);
+    this.sessions.delete(sid);
+    this.sessions.set(sid, text);
+    while (this.sessions.size > this.max) {
+      const oldest = this.sessions.keys().next().value as string;
+      this.sessions.delete(oldest);
+    }
+    const user = userKeyOf(this.userId, record);
+    if (user !== undefined) {
+      let ids = this.users.get(user);
+      if (!ids) this.users.set(user, (ids = new Set()));
+      ids.add(sid);
+    }
+    return text;
+  }
+
+  get(sid: string): Promise<SessionRecord | null>;
+  get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
+  get(sid: string, callback?: Callback<any>): any {
+    return settle(Promise.resolve(this.read(sid)?.record ?? null), callback);
+  }
+
+  set(sid: string, session: SessionRecord): Promise<void>;
+  set(sid: string, session: SessionRecord, callback: Callback): void;
+  set(sid: string, session: SessionRecord, callback?: Callback): any {
+    this.write(sid, session);
+    return settle(Promise.resolve(), callback);
+  }
+
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: Callback): void;
+  destroy(sid: string, callback?: Callback): any {
+    this.sessions.delete(sid);
+    return settle(Promise.resolve(), callback);
+  }
+
+  /** Renews the stored cookie (and so the expiry) of an existing session; never creates one. */
+  touch(sid: string, session: SessionRecord, callback?: Callback): any {
+    const current = this.read(sid);
+    if (current) {
+      current.record.cookie = session.cookie;
+      this.write(sid, current.record);
+    }
+    return settle(Promise.resolve(), callback);
+  }
+
+  /** Every live session, as an object of ID to record (as express-session's MemoryStore returns). */
+  all(callback?: Callback<Record<string, SessionRecord>>): any {
+    const out: Record<string, SessionRecord> = Object.create(null);
+    const now = Date.now();
+    for (const [sid, text] of this.sessions) {
+      const record = parseRecord(text);
+      if (record && !isExpired(record, now)) out[sid] = record;
+      else this.sessions.delete(sid);
+    }
+    return settle(Promise.resolve(out), callback);
+  }
+
+  ids(callback?: Callback<string[]>): any {
+    return settle(this.all().then((all: Record<string, SessionRecord>) => Object.keys(all)), callback);
+  }
+
+  length(callback?: Callback<number>): any {
+    return settle(this.all().then((all: Record<string, SessionRecord>) => Object.keys(all).length), callback);
+  }
+
+  clear(callback?: Callback): any {
+    this.sessions.clear();
+    this.users.clear();
+    return settle(Promise.resolve(), callback);
+  }
+
+  // The atomic primitive behind delta saves: this store is one process, so a check and a write
+  // with no await between them are atomic.
+
+  async getVersioned(sid: string): Promise<VersionedRecord | null> {
+    return this.read(sid);
+  }
+
+  async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
+    const current = this.read(sid);
+    if (!current || current.version !== version) return { written: false, current };
+    return { written: true, version: this.write(sid, record) };
+  }
+
+  // The user index.
+
+  private get index(): UserIndexBackend {
+    return {
+      members: async (user) => [...(this.users.get(user) ?? [])],
+      remove: async (user, ids) => {
+        const set = this.users.get(user);
+        if (!set) return;
+        for (const id of ids) set.delete(id);
+        if (set.size === 0) this.users.delete(user);
+      },
+      load: async (id) => this.read(id)?.record ?? null,
+      destroy: async (id) => void this.sessions.delete(id),
+    };
+  }
+
+  listUserSessions(userId: string | number): Promise<UserSession[]> {
+    return listUserSessions(this.index, this.userId, userId);
+  }
+
+  destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number> {
+    return destroyUserSessions(this.index, this.userId, userId, options);
+  }
+}
+
+let warned = false;
+
+/** The one-time warning for an unbounded MemoryStore in production. */
+export function warnIfUnboundedInProduction(store: unknown): void {
+  if (warned || process.env.NODE_ENV !== 'production') return;
+  if (store instanceof MemoryStore && store.max === Infinity) {
+    warned = true;
+    console.warn(
+      'Warning: sessionkit MemoryStore without a `max` is running with NODE_ENV=production. ' +
+        'It keeps every session in this process with no bound and loses them on restart; ' +
+        'pass `new MemoryStore({ max })` or use a persistent store (SQLite, Redis, PostgreSQL, MySQL).',
+    );
+  }
+}
+

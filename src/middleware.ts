@@ -1,0 +1,436 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { parse as parseCookieHeader } from 'cookie';
+import onHeaders from 'on-headers';
+import parseUrl from 'parseurl';
+import { call, type Callback } from './callback.js';
+import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from './changes.js';
+import { Cookie, type CookieOptions } from './cookie.js';
+import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from './decide.js';
+import { MemoryStore, warnIfUnboundedInProduction } from './memory-store.js';
+import { validateOptions, type SessionOptions } from './options.js';
+import { createSession, kLifecycle, Session, type SessionLifecycle } from './session.js';
+import { sign, toKeys, unsign } from './signature.js';
+import { isAtomicStore, parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from './store.js';
+
+type Req = IncomingMessage & {
+  session?: Session | null;
+  sessionID?: string;
+  sessionStore?: StoreContract;
+  secret?: string;
+  secure?: boolean;
+  originalUrl?: string;
+  signedCookies?: Record<string, unknown>;
+  cookies?: Record<string, unknown>;
+  [kLifecycle]?: SessionLifecycle;
+};
+type Res = ServerResponse & { _implicitHeader?: () => void };
+type Next = (err?: unknown) => void;
+
+/** How many times a conditional save merges and retries before it reports a conflict error. */
+const MAX_MERGE_ATTEMPTS = 16;
+
+/** Everything fixed at setup, shared by every request. */
+interface Settings {
+  name: string;
+  store: StoreContract;
+  atomic: AtomicStore | undefined;
+  storeCanTouch: boolean;
+  keys: KeyObject[] | undefined;
+  cookie: CookieOptions | ((req: any) => CookieOptions);
+  genid: (req: any) => string | Promise<string>;
+  proxy: boolean | undefined;
+  resave: boolean;
+  policy: Policy;
+  unsetDestroy: boolean;
+  touchAfterMs: number;
+}
+
+/** express-session's session IDs: 24 random bytes, base64url. */
+function generateSessionId(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * The session middleware: `app.use(session({ secret, resave, saveUninitialized }))`.
+ * Same options, defaults, cookie and stored records as express-session.
+ */
+export function session(options: SessionOptions = {}): (req: any, res: any, next: Next) => void {
+  const opts = validateOptions(options);
+  const store = (opts.store ?? new MemoryStore()) as StoreContract;
+  warnIfUnboundedInProduction(store);
+
+  const settings: Settings = {
+    name: opts.name ?? opts.key ?? 'connect.sid',
+    store,
+    atomic: isAtomicStore(store) ? store : undefined,
+    storeCanTouch: typeof store.touch === 'function',
+    keys: toKeys(opts.secret),
+    cookie: opts.cookie ?? {},
+    genid: opts.genid ?? generateSessionId,
+    proxy: opts.proxy,
+    resave: opts.resave ?? true,
+    policy: { saveUninitialized: opts.saveUninitialized ?? true, rolling: Boolean(opts.rolling) },
+    unsetDestroy: opts.unset === 'destroy',
+    touchAfterMs: (opts.touchAfter ?? 0) * 1000,
+  };
+
+  let storeReady = true;
+  store.on('disconnect', () => {
+    storeReady = false;
+  });
+  store.on('connect', () => {
+    storeReady = true;
+  });
+
+  return function sessionMiddleware(req: Req, res: Res, next: Next): void {
+    // A session set by an earlier middleware (or a second sessionkit) is left alone.
+    if (req.session) {
+      next();
+      return;
+    }
+    if (!storeReady) {
+      next();
+      return;
+    }
+    const cookieOptions = typeof settings.cookie === 'function' ? settings.cookie(req) : settings.cookie;
+    const originalPath = parseUrl.original(req)?.pathname || '/';
+    if (originalPath.indexOf(cookieOptions.path || '/') !== 0) {
+      next();
+      return;
+    }
+    const keys = settings.keys ?? (req.secret ? toKeys(req.secret) : undefined);
+    if (!keys) {
+      next(new Error('secret option required for sessions'));
+      return;
+    }
+    new RequestSession(settings, req, res, next, keys, cookieOptions).start();
+  };
+}
+
+/**
+ * One request's session, from the cookie to the store and back:
+ * read the cookie, load (or generate), run the handler, decide, write.
+ */
+class RequestSession implements SessionLifecycle {
+  /** The ID the request's cookie carried, if its signature verified. */
+  private cookieId: string | undefined;
+  /** The ID and data when the session was loaded or generated. */
+  private originalId: string | undefined;
+  private original: Snapshot | undefined;
+  /** The data at the last save (or at load when `resave` is off). */
+  private saved: Snapshot | undefined;
+  /** What the store holds, as far as this request knows: the base of its delta. */
+  private base: Snapshot | undefined;
+  /** The stored text of the record loaded, for a conditional write; undefined when unknown. */
+  private version: string | undefined;
+  private versionId: string | undefined;
+  /** The record was found gone when saving: nothing more is written for it. */
+  private gone = false;
+  private loadedExpires: number | undefined;
+  private touched = false;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly req: Req,
+    private readonly res: Res,
+    private readonly next: Next,
+    private readonly keys: KeyObject[],
+    private readonly cookieOptions: CookieOptions,
+  ) {}
+
+  start(): void {
+    const { req, res, settings } = this;
+    req.sessionStore = settings.store;
+    req[kLifecycle] = this;
+    this.cookieId = req.sessionID = readCookie(req, settings.name, this.keys);
+    onHeaders(res, () => this.writeCookie());
+    this.wrapEnd();
+
+    if (!req.sessionID) {
+      this.generate().then(() => this.next(), (err) => this.next(err));
+      return;
+    }
+    this.load(req.sessionID).then(
+      (found) => (found ? this.next() : this.generate().then(() => this.next())),
+      (err) => this.next(err),
+    ).catch((err) => this.next(err));
+  }
+
+  /** Loads the session of `id` into req.session; false when there is none (or it is unreadable). */
+  private async load(id: string, reloading = false): Promise<boolean> {
+    const { atomic, store } = this.settings;
+    let record: SessionRecord | null;
+    let version: string | undefined;
+    try {
+      if (atomic) {
+        const loaded = await atomic.getVersioned(id);
+        record = loaded ? loaded.record : null;
+        version = loaded?.version;
+      } else {
+        record = parseRecord(await call<SessionRecord | null | undefined>((cb) => store.get(id, cb)));
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return false;
+      throw err;
+    }
+    if (!record) return false;
+    this.inflate(id, record, version, reloading);
+    return true;
+  }
+
+  /** On a reload, what counts as modified or saved stays measured from the first load, as in express-session. */
+  private inflate(id: string, record: SessionRecord, version: string | undefined, reloading: boolean): void {
+    const sess = createSession(this.req, record);
+    this.base = snapshot(sess);
+    if (!reloading) {
+      this.originalId = id;
+      this.original = this.base;
+      if (!this.settings.resave) this.saved = this.original;
+    }
+    this.gone = false;
+    this.version = version;
+    this.versionId = version === undefined ? undefined : id;
+    const expires = sess.cookie.expires;
+    this.loadedExpires = expires instanceof Date ? expires.getTime() : undefined;
+  }
+
+  /** A new session with a new ID; the original ID stays, so a regenerated session counts as modified. */
+  private async generate(keepOriginal = false): Promise<void> {
+    const { req, settings } = this;
+    const id = await settings.genid(req);
+    req.sessionID = id;
+    const sess = new Session(req);
+    const cookie = new Cookie(this.cookieOptions);
+    sess.cookie = cookie;
+    if (this.cookieOptions.secure === 'auto' || this.cookieOptions.sameSite === 'auto') {
+      const secure = isSecure(req, settings.proxy);
+      if (this.cookieOptions.secure === 'auto') cookie.secure = secure;
+      if (this.cookieOptions.sameSite === 'auto') cookie.sameSite = secure ? 'none' : 'lax';
+    }
+    req.session = sess;
+    this.base = undefined;
+    this.version = undefined;
+    this.versionId = undefined;
+    this.gone = false;
+    if (!keepOriginal) {
+      this.originalId = id;
+      this.original = snapshot(sess);
+    }
+  }
+
+  private state(sess: Session): SessionState {
+    const current = snapshot(sess);
+    const sameId = this.originalId === sess.id;
+    return {
+      idIsString: typeof this.req.sessionID === 'string',
+      isNew: this.cookieId !== this.req.sessionID,
+      modified: !sameId || !sameSnapshot(this.original, current),
+      saved: sameId && sameSnapshot(this.saved, current),
+      everSaved: this.saved !== undefined,
+    };
+  }
+
+  /** Runs as the response headers are written: Set-Cookie when the session calls for one. */
+  private writeCookie(): void {
+    const { req, res, settings } = this;
+    const sess = req.session;
+    if (!sess) return;
+    if (typeof req.sessionID !== 'string') return;
+    if (!shouldSetCookie(this.state(sess), settings.policy, sess.cookie.expires != null)) return;
+    if (sess.cookie.secure && !isSecure(req, settings.proxy)) return;
+    if (!this.touched) {
+      sess.touch();
+      this.touched = true;
+    }
+    try {
+      const header = sess.cookie.serialize(settings.name, sign(req.sessionID, this.keys[0]!));
+      const prev = res.getHeader('Set-Cookie') ?? [];
+      res.setHeader('Set-Cookie', Array.isArray(prev) ? prev.concat(header) : [String(prev), header]);
+    } catch (err) {
+      setImmediate(this.next, err);
+    }
+  }
+
+  /**
+   * Holds back the end of the response until the session is saved, touched or destroyed,
+   * while the body (all but its last byte, when a Content-Length is set) is written at once.
+   */
+  private wrapEnd(): void {
+    const self = this;
+    const { req, res, settings } = this;
+    const _end = res.end as (...args: any[]) => any;
+    const _write = res.write as (...args: any[]) => any;
+    let ended = false;
+
+    res.end = function end(this: Res, chunk?: any, encoding?: any): any {
+      if (ended) return false;
+      ended = true;
+      let ret: any;
+      let sync = true;
+
+      function writeend() {
+        if (sync) {
+          ret = _end.call(res, chunk, encoding);
+          sync = false;
+          return;
+        }
+        _end.call(res);
+      }
+
+      function writetop() {
+        if (!sync) return ret;
+        if (!res.headersSent) res._implicitHeader?.();
+        if (chunk == null) {
+          ret = true;
+          return ret;
+        }
+        const contentLength = Number(res.getHeader('Content-Length'));
+        if (!isNaN(contentLength) && contentLength > 0) {
+          chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, encoding) : chunk;
+          encoding = undefined;
+          if (chunk.length !== 0) {
+            ret = _write.call(res, chunk.slice(0, chunk.length - 1));
+            chunk = chunk.slice(chunk.length - 1, chunk.length);
+            return ret;
+          }
+        }
+        ret = _write.call(res, chunk, encoding);
+        sync = false;
+        return ret;
+      }
+
+      const done: Callback = (err) => {
+        if (err) setImmediate(self.next, err);
+        writeend();
+      };
+
+      if (req.sessionID && settings.unsetDestroy && req.session == null) {
+        settings.store.destroy(req.sessionID, done);
+        return writetop();
+      }
+      const sess = req.session;
+      if (!sess) return _end.call(res, chunk, encoding);
+      if (!self.touched) {
+        sess.touch();
+        self.touched = true;
+      }
+      const state = self.state(sess);
+      if (shouldSave(state, settings.policy)) {
+        sess.save(done);
+        return writetop();
+      }
+      if (settings.storeCanTouch && shouldTouch(state, settings.policy) && self.touchIsDue(sess)) {
+        settings.store.touch!(req.sessionID!, sess as unknown as SessionRecord, done);
+        return writetop();
+      }
+      return _end.call(res, chunk, encoding);
+    } as Res['end'];
+  }
+
+  private touchIsDue(sess: Session): boolean {
+    const { touchAfterMs } = this.settings;
+    return touchIsDue(this.loadedExpires, sess.cookie.originalMaxAge, touchAfterMs, Date.now());
+  }
+
+  // SessionLifecycle: what req.session's methods do during this request.
+
+  async save(sess: Session): Promise<void> {
+    const current = snapshot(sess);
+    this.saved = current;
+    if (this.gone && sess.id === this.versionId) return;
+    const { atomic, store } = this.settings;
+    if (atomic && this.version !== undefined && sess.id === this.versionId) {
+      await this.saveMerged(atomic, sess, current);
+      return;
+    }
+    await call<void>((cb) => store.set(sess.id, sess as unknown as SessionRecord, cb));
+  }
+
+  /**
+   * Saves only what this request changed, onto the record as it is in the store now: a
+   * conditional write of the whole session first (one round trip when nobody else wrote),
+   * then, on a conflict, this request's changed keys merged onto the stored record.
+   * A record that is gone stays gone.
+   */
+  private async saveMerged(atomic: AtomicStore, sess: Session, current: Snapshot): Promise<void> {
+    const delta = diff(this.base ?? new Map(), current);
+    let record = sess as unknown as SessionRecord;
+    let version = this.version!;
+    for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
+      const result = await atomic.setIfVersion(sess.id, version, record);
+      if (result.written) {
+        this.version = result.version;
+        if (record !== (sess as unknown)) {
+          adopt(sess, record);
+          this.saved = snapshot(sess);
+        }
+        this.base = this.saved;
+        return;
+      }
+      if (!result.current) {
+        this.gone = true;
+        return;
+      }
+      version = result.current.version;
+      record = merge(result.current.record, sess, delta);
+    }
+    throw new Error(`session ${sess.id} could not be saved: it kept changing (${MAX_MERGE_ATTEMPTS} attempts)`);
+  }
+
+  async reload(sess: Session): Promise<void> {
+    if (!(await this.load(sess.id, true))) throw new Error('failed to load session');
+  }
+
+  async regenerate(_sess: Session): Promise<void> {
+    const { req, settings } = this;
+    let failure: unknown;
+    try {
+      await call<void>((cb) => settings.store.destroy(req.sessionID!, cb));
+    } catch (err) {
+      failure = err;
+    }
+    await this.generate(true);
+    if (failure) throw failure;
+  }
+
+  async destroy(sess: Session): Promise<void> {
+    delete this.req.session;
+    await call<void>((cb) => this.settings.store.destroy(sess.id, cb));
+  }
+}
+
+/** The session ID in the request's cookie when its signature verifies, as express-session reads it. */
+function readCookie(req: Req, name: string, keys: KeyObject[]): string | undefined {
+  const header = req.headers.cookie;
+  let val: string | false | undefined;
+  if (header) {
+    const raw = parseCookieHeader(header)[name];
+    if (raw && raw.substr(0, 2) === 's:') {
+      val = unsign(raw.slice(2), keys) || undefined;
+    }
+  }
+  // Values that cookie-parser put on the request, as express-session still reads them.
+  if (!val && req.signedCookies) {
+    const signed = req.signedCookies[name];
+    if (signed) val = String(signed);
+  }
+  if (!val && req.cookies) {
+    const raw = req.cookies[name];
+    if (typeof raw === 'string' && raw.substr(0, 2) === 's:') {
+      val = unsign(raw.slice(2), keys) || undefined;
+    }
+  }
+  return val || undefined;
+}
+
+function isSecure(req: Req, trustProxy: boolean | undefined): boolean {
+  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
+  if (trustProxy === false) return false;
+  if (trustProxy !== true) return req.secure === true;
+  const header = String(req.headers['x-forwarded-proto'] || '');
+  const index = header.indexOf(',');
+  const proto = index !== -1 ? header.substr(0, index).toLowerCase().trim() : header.toLowerCase().trim();
+  return proto === 'https';
+}

@@ -1,0 +1,111 @@
+import type { CookieOptions } from './cookie.js';
+import type { StoreContract } from './store.js';
+
+/** The options of `session()`: express-session's, with the same names, defaults and meaning. */
+export interface SessionOptions {
+  /** Signs the session ID cookie. An array rotates secrets: the first signs, all verify. Defaults to `req.secret` (cookie-parser). */
+  secret?: string | Buffer | Array<string | Buffer>;
+  /** The cookie's name. Default `connect.sid`. */
+  name?: string;
+  /** @deprecated the old name of `name`. */
+  key?: string;
+  /** Where sessions are kept. Default: a new MemoryStore. */
+  store?: StoreContract | object;
+  /** The session ID cookie's attributes, or a function of the request that returns them. */
+  cookie?: CookieOptions | ((req: any) => CookieOptions);
+  /** Makes a new session ID (may return a Promise). Default: 24 random bytes, base64url. */
+  genid?: (req: any) => string | Promise<string>;
+  /** Trust X-Forwarded-Proto for `secure` cookies: true, false, or undefined to follow Express's `trust proxy`. */
+  proxy?: boolean;
+  /** Save the session at the end of every request, even when unmodified. Default true (set it explicitly). */
+  resave?: boolean;
+  /** Send the cookie (renewing its expiry) on every response. Default false. */
+  rolling?: boolean;
+  /** Save new sessions that were not modified. Default true (set it explicitly). */
+  saveUninitialized?: boolean;
+  /** What happens when `req.session` is deleted or set to null: `'keep'` (default) or `'destroy'`. */
+  unset?: 'destroy' | 'keep';
+  /** Seconds: an unmodified session is touched in its store at most once per this period. Default 0 (every request). */
+  touchAfter?: number;
+}
+
+const SAME_SITE = [true, false, 'lax', 'strict', 'none', 'auto'];
+const PRIORITY = ['low', 'medium', 'high'];
+
+function fail(option: string, accepted: string, value: unknown): never {
+  let shown: string;
+  try {
+    shown = typeof value === 'function' ? 'a function' : JSON.stringify(value) ?? String(value);
+  } catch {
+    shown = String(value);
+  }
+  throw new TypeError(`${option} option must be ${accepted}; got ${shown}`);
+}
+
+function checkBoolean(options: Record<string, unknown>, key: string): void {
+  const value = options[key];
+  if (value !== undefined && typeof value !== 'boolean') fail(key, 'true or false', value);
+}
+
+let warnedDeprecated = false;
+function deprecate(message: string): void {
+  if (warnedDeprecated) return;
+  warnedDeprecated = true;
+  process.emitWarning(message, 'DeprecationWarning');
+}
+
+/** Checks the options once, at setup: a bad option throws naming it and the accepted values. */
+export function validateOptions(options: SessionOptions): SessionOptions {
+  if (options === null || typeof options !== 'object') fail('session', 'an object', options);
+  const o = options as Record<string, unknown>;
+  if (o.genid !== undefined && typeof o.genid !== 'function') {
+    throw new TypeError('genid option must be a function');
+  }
+  if (o.unset !== undefined && o.unset !== 'destroy' && o.unset !== 'keep') {
+    throw new TypeError('unset option must be "destroy" or "keep"');
+  }
+  for (const key of ['resave', 'rolling', 'saveUninitialized', 'proxy']) checkBoolean(o, key);
+  for (const key of ['name', 'key']) {
+    const value = o[key];
+    if (value !== undefined && (typeof value !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value))) {
+      fail(key, 'a non-empty cookie name (letters, digits and !#$%&\'*+-.^_`|~)', value);
+    }
+  }
+  const store = o.store as Record<string, unknown> | undefined;
+  if (store !== undefined) {
+    const ok = store && typeof store === 'object' &&
+      ['get', 'set', 'destroy', 'on'].every((m) => typeof store[m] === 'function');
+    if (!ok) fail('store', 'a session store with get, set, destroy and on methods', store);
+  }
+  if (o.touchAfter !== undefined && !(typeof o.touchAfter === 'number' && o.touchAfter >= 0 && Number.isFinite(o.touchAfter))) {
+    fail('touchAfter', 'a number of seconds, 0 or more', o.touchAfter);
+  }
+  if (o.cookie !== undefined && typeof o.cookie !== 'function') {
+    if (o.cookie === null || typeof o.cookie !== 'object') fail('cookie', 'an object or a function of the request', o.cookie);
+    validateCookieOptions(o.cookie as CookieOptions);
+  }
+  if (o.resave === undefined) deprecate('sessionkit: undefined resave option; provide resave option');
+  if (o.saveUninitialized === undefined) deprecate('sessionkit: undefined saveUninitialized option; provide saveUninitialized option');
+  return options;
+}
+
+function validateCookieOptions(c: CookieOptions): void {
+  if (c.maxAge !== undefined && c.maxAge !== null && !(typeof c.maxAge === 'number' && !Number.isNaN(c.maxAge))) {
+    fail('cookie.maxAge', 'a number of milliseconds or null', c.maxAge);
+  }
+  if (c.expires !== undefined && c.expires !== null && !(c.expires instanceof Date && !Number.isNaN(c.expires.getTime()))) {
+    fail('cookie.expires', 'a valid Date', c.expires);
+  }
+  if (c.path !== undefined && typeof c.path !== 'string') fail('cookie.path', 'a string', c.path);
+  if (c.domain !== undefined && typeof c.domain !== 'string') fail('cookie.domain', 'a string', c.domain);
+  for (const key of ['httpOnly', 'partitioned']) checkBoolean(c, key);
+  if (c.secure !== undefined && typeof c.secure !== 'boolean' && c.secure !== 'auto') {
+    fail('cookie.secure', "true, false or 'auto'", c.secure);
+  }
+  if (c.sameSite !== undefined && !SAME_SITE.includes(typeof c.sameSite === 'string' ? c.sameSite.toLowerCase() : c.sameSite as never)) {
+    fail('cookie.sameSite', "true, false, 'lax', 'strict', 'none' or 'auto'", c.sameSite);
+  }
+  if (c.priority !== undefined && !PRIORITY.includes(String(c.priority).toLowerCase())) {
+    fail('cookie.priority', "'low', 'medium' or 'high'", c.priority);
+  }
+}

@@ -1,0 +1,133 @@
+import { call, settle, type Callback } from './callback.js';
+import { Cookie, reviveCookie } from './cookie.js';
+import { provideCreateSession, type SessionRecord, type Store } from './store.js';
+
+/**
+ * Session data, typed by module augmentation:
+ *
+ *     declare module 'sessionkit' { interface SessionData { user?: { id: string } } }
+ */
+export interface SessionData {
+  cookie: Cookie;
+}
+
+/** What the middleware does for a session's methods while a request is in flight. */
+export interface SessionLifecycle {
+  save(session: Session): Promise<void>;
+  reload(session: Session): Promise<void>;
+  regenerate(session: Session): Promise<void>;
+  destroy(session: Session): Promise<void>;
+}
+
+/** Where the middleware puts a request's lifecycle; the session methods find it there. */
+export const kLifecycle = Symbol('sessionkit.lifecycle');
+
+interface SessionRequest {
+  sessionID?: string;
+  sessionStore?: Store;
+  session?: Session | null;
+  [kLifecycle]?: SessionLifecycle;
+}
+
+/**
+ * `req.session`: the session data as own enumerable properties (plus `cookie`), with
+ * `id` and `req` hidden, and the express-session methods. Each asynchronous method takes a
+ * callback (and then returns the session, as express-session does) or returns a Promise.
+ */
+export class Session {
+  declare readonly id: string;
+  declare readonly req: any;
+  declare cookie: Cookie;
+  [key: string]: any;
+
+  constructor(req: any, data?: object | null) {
+    Object.defineProperty(this, 'req', { value: req });
+    Object.defineProperty(this, 'id', { value: req.sessionID });
+    if (typeof data === 'object' && data !== null) {
+      for (const prop in data) {
+        if (!(prop in this)) this[prop] = (data as Record<string, unknown>)[prop];
+      }
+    }
+  }
+
+  /** Resets the cookie's maxAge, extending the session; saved or touched at the end of the request. */
+  touch(): this {
+    return this.resetMaxAge();
+  }
+
+  resetMaxAge(): this {
+    this.cookie.maxAge = this.cookie.originalMaxAge;
+    return this;
+  }
+
+  save(): Promise<void>;
+  save(callback: Callback): this;
+  save(callback?: Callback): Promise<void> | this {
+    const req = this.req as SessionRequest;
+    const life = req[kLifecycle];
+    const done = life
+      ? life.save(this)
+      : call<void>((cb) => (req.sessionStore as Store).set(this.id, this as SessionRecord, cb));
+    return finish(this, done, callback);
+  }
+
+  reload(): Promise<void>;
+  reload(callback: Callback): this;
+  reload(callback?: Callback): Promise<void> | this {
+    const req = this.req as SessionRequest;
+    const life = req[kLifecycle];
+    const done = life ? life.reload(this) : reloadFromStore(req, this.id);
+    return finish(this, done, callback);
+  }
+
+  destroy(): Promise<void>;
+  destroy(callback: Callback): this;
+  destroy(callback?: Callback): Promise<void> | this {
+    const req = this.req as SessionRequest;
+    const life = req[kLifecycle];
+    let done: Promise<void>;
+    if (life) {
+      done = life.destroy(this);
+    } else {
+      delete req.session;
+      done = call<void>((cb) => (req.sessionStore as Store).destroy(this.id, cb));
+    }
+    return finish(this, done, callback);
+  }
+
+  regenerate(): Promise<void>;
+  regenerate(callback: Callback): this;
+  regenerate(callback?: Callback): Promise<void> | this {
+    const req = this.req as SessionRequest;
+    const life = req[kLifecycle];
+    const done = life
+      ? life.regenerate(this)
+      : call<void>((cb) => (req.sessionStore as Store).regenerate(req, cb));
+    return finish(this, done, callback);
+  }
+}
+
+// The methods are not enumerable (class methods never are), so `for...in` and JSON see data only.
+
+function finish(session: Session, done: Promise<void>, callback?: Callback): any {
+  if (typeof callback === 'function') {
+    settle(done, callback);
+    return session;
+  }
+  return settle(done);
+}
+
+async function reloadFromStore(req: SessionRequest, id: string): Promise<void> {
+  const record = await call<SessionRecord | null | undefined>((cb) => (req.sessionStore as Store).get(id, cb));
+  if (!record) throw new Error('failed to load session');
+  createSession(req, record);
+}
+
+/** Makes `req.session` from a stored record, as express-session's `store.createSession` does. */
+export function createSession(req: any, record: SessionRecord): Session {
+  (record as { cookie: unknown }).cookie = reviveCookie(record.cookie);
+  req.session = new Session(req, record);
+  return req.session;
+}
+
+provideCreateSession(createSession);

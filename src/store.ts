@@ -1,0 +1,180 @@
+import { EventEmitter } from 'node:events';
+import { inherits } from 'node:util';
+import { call, settle, type Callback } from './callback.js';
+import type { CookieData } from './cookie.js';
+
+/**
+ * A session record as stores keep it: the session data plus its `cookie`, the same JSON
+ * express-session writes, so stores and records move between the two libraries unchanged.
+ */
+export interface SessionRecord {
+  cookie: CookieData;
+  [key: string]: any;
+}
+
+/** A record as loaded, with the exact text it is stored as: the token a conditional write compares. */
+export interface VersionedRecord {
+  record: SessionRecord;
+  version: string;
+}
+
+/** The outcome of a conditional write. */
+export type ConditionalWrite =
+  | { written: true; version: string }
+  | { written: false; current: VersionedRecord | null };
+
+/** A session of one user, as `listUserSessions` returns it. */
+export interface UserSession {
+  id: string;
+  data: SessionRecord;
+  expires: Date | null;
+}
+
+/** What every store takes in its options: how to find a session's user, for the user index. */
+export interface UserIndexOptions {
+  /** Returns the user a session belongs to, or undefined for an anonymous session. */
+  userId?: (data: SessionRecord) => string | number | undefined | null;
+}
+
+/**
+ * The contract between the middleware and a store. The middleware calls only `get`, `set`,
+ * `destroy` and, when present, `touch`, in their callback form, and listens for `connect` and
+ * `disconnect`; so any express-session store works unmodified.
+ *
+ * sessionkit's own stores also implement {@link AtomicStore}: the middleware then saves a
+ * loaded session with a conditional write, so overlapping requests keep each other's changes.
+ */
+export interface StoreContract extends EventEmitter {
+  get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
+  set(sid: string, session: SessionRecord, callback?: Callback): void;
+  destroy(sid: string, callback?: Callback): void;
+  touch?(sid: string, session: SessionRecord, callback?: Callback): void;
+  all?(callback: Callback<Record<string, SessionRecord> | SessionRecord[] | null>): void;
+  length?(callback: Callback<number>): void;
+  clear?(callback?: Callback): void;
+}
+
+/** The primitive behind "no lost updates": a load that returns a version and a conditional write. */
+export interface AtomicStore {
+  /** The record and its stored text, or null when missing or expired. */
+  getVersioned(sid: string): Promise<VersionedRecord | null>;
+  /**
+   * Writes `record` only when the stored text still equals `version`, atomically; never
+   * creates a record that is gone (destroyed or expired). On a mismatch, returns the
+   * current record (null when gone) so the caller can merge and try again.
+   */
+  setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite>;
+}
+
+export function isAtomicStore(store: unknown): store is AtomicStore {
+  const s = store as Partial<AtomicStore> | null;
+  return !!s && typeof s.getVersioned === 'function' && typeof s.setIfVersion === 'function';
+}
+
+/** The expiry of a record: its cookie's `expires`, as a Date, or null for none. */
+export function expiresOf(record: SessionRecord | null | undefined): Date | null {
+  const expires = record?.cookie?.expires;
+  if (!expires) return null;
+  const date = expires instanceof Date ? expires : new Date(expires);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** True when the record has an expiry that has passed. */
+export function isExpired(record: SessionRecord | null | undefined, now = Date.now()): boolean {
+  const expires = expiresOf(record);
+  return expires !== null && expires.getTime() <= now;
+}
+
+/**
+ * Parses a stored record: a JSON object with a `cookie` object. Anything else (bad JSON,
+ * wrong shape) is no session. `__proto__` keys stay plain data and can pollute nothing.
+ */
+export function parseRecord(text: unknown): SessionRecord | null {
+  if (typeof text !== 'string') {
+    return isRecord(text) ? text : null;
+  }
+  try {
+    const value = JSON.parse(text);
+    return isRecord(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function isRecord(value: unknown): value is SessionRecord {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) &&
+    typeof (value as SessionRecord).cookie === 'object' && (value as SessionRecord).cookie !== null
+  );
+}
+
+/**
+ * Base class of every store. It is callable the legacy way, `Store.call(this)` with
+ * `util.inherits(MyStore, Store)`, as well as with `class extends Store`.
+ */
+export interface Store extends EventEmitter {
+  get(sid: string): Promise<SessionRecord | null | undefined>;
+  get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
+  set(sid: string, session: SessionRecord): Promise<void>;
+  set(sid: string, session: SessionRecord, callback: Callback): void;
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: Callback): void;
+  touch?(sid: string, session: SessionRecord, callback?: Callback): any;
+  all?(callback?: Callback<any>): any;
+  length?(callback?: Callback<number>): any;
+  clear?(callback?: Callback): any;
+  /** express-session's helpers, kept for code that calls them on a store directly. */
+  regenerate(req: any, callback?: Callback): any;
+  load(sid: string, callback?: Callback<any>): any;
+  createSession(req: any, session: SessionRecord): any;
+  /** Set by the middleware of express-session; sessionkit never relies on it. */
+  generate?(req: any): void;
+}
+
+export interface StoreConstructor {
+  new (): Store;
+  (this: any): void;
+  prototype: Store;
+}
+
+export const Store = function Store(this: any) {
+  EventEmitter.call(this);
+} as unknown as StoreConstructor;
+
+inherits(Store as any, EventEmitter);
+
+const proto = Store.prototype as any;
+
+proto.regenerate = function regenerate(this: Store, req: any, callback?: Callback) {
+  return settle(
+    call<void>((cb) => this.destroy(req.sessionID, cb)).then(() => {
+      if (typeof this.generate === 'function') this.generate(req);
+    }),
+    callback,
+  );
+};
+
+proto.load = function load(this: Store, sid: string, callback?: Callback<any>) {
+  return settle(
+    call<SessionRecord | null | undefined>((cb) => this.get(sid, cb)).then((sess) => {
+      if (!sess) return undefined;
+      const req = { sessionID: sid, sessionStore: this };
+      return this.createSession(req, sess);
+    }),
+    callback,
+  );
+};
+
+proto.createSession = function createSession(this: Store, req: any, sess: SessionRecord) {
+  // Loaded lazily: session.ts depends on this module.
+  return createSessionHook(req, sess);
+};
+
+let createSessionHook: (req: any, sess: SessionRecord) => any = () => {
+  throw new Error('sessionkit: Session is not loaded');
+};
+
+/** Lets session.ts provide `createSession` without a circular import. */
+export function provideCreateSession(fn: (req: any, sess: SessionRecord) => any): void {
+  createSessionHook = fn;
+}

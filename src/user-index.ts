@@ -1,0 +1,70 @@
+import type { SessionRecord, UserSession } from './store.js';
+import { expiresOf } from './store.js';
+
+/**
+ * The user index, written once for every store: a store keeps, per user, a set of session IDs
+ * (added to when a session is written, never trusted on its own), and the listing checks each
+ * ID against its live record. So a session whose user changed (a logout, a login as someone
+ * else), that was destroyed or that expired is never listed, and its stale entry is dropped.
+ */
+export interface UserIndexBackend {
+  /** The session IDs filed under a user (may include stale ones). */
+  members(user: string): Promise<string[]>;
+  /** Drops IDs from a user's entry. */
+  remove(user: string, ids: string[]): Promise<void>;
+  /** Loads a live record, or null when missing or expired. */
+  load(id: string): Promise<SessionRecord | null>;
+  /** Destroys a session. */
+  destroy(id: string): Promise<void>;
+}
+
+export type UserIdOf = (data: SessionRecord) => string | number | undefined | null;
+
+/** The user key a record is filed under, or undefined for an anonymous one. */
+export function userKeyOf(userId: UserIdOf | undefined, record: SessionRecord): string | undefined {
+  if (!userId) return undefined;
+  let id: unknown;
+  try {
+    id = userId(record);
+  } catch {
+    return undefined;
+  }
+  return id === undefined || id === null || id === '' ? undefined : String(id);
+}
+
+export async function listUserSessions(
+  backend: UserIndexBackend,
+  userId: UserIdOf | undefined,
+  user: string | number,
+): Promise<UserSession[]> {
+  if (!userId) throw new Error('listUserSessions needs the store option userId');
+  const key = String(user);
+  const ids = await backend.members(key);
+  const live: UserSession[] = [];
+  const stale: string[] = [];
+  const records = await Promise.all(ids.map((id) => backend.load(id)));
+  ids.forEach((id, i) => {
+    const record = records[i];
+    if (record && userKeyOf(userId, record) === key) {
+      live.push({ id, data: record, expires: expiresOf(record) });
+    } else {
+      stale.push(id);
+    }
+  });
+  if (stale.length) await backend.remove(key, stale);
+  return live;
+}
+
+export async function destroyUserSessions(
+  backend: UserIndexBackend,
+  userId: UserIdOf | undefined,
+  user: string | number,
+  options: { except?: string | string[] } = {},
+): Promise<number> {
+  const except = new Set(options.except === undefined ? [] : ([] as string[]).concat(options.except));
+  const sessions = await listUserSessions(backend, userId, user);
+  const ending = sessions.filter((s) => !except.has(s.id)).map((s) => s.id);
+  await Promise.all(ending.map((id) => backend.destroy(id)));
+  if (ending.length) await backend.remove(String(user), ending);
+  return ending.length;
+}

@@ -1,0 +1,279 @@
+/**
+ * The store conformance suite, written once and run by every store in this package:
+ * `runConformance({ name, create })` in a `<store>.test.ts` file beside this one.
+ *
+ * Each `create()` must return a fresh store isolated from every other test file running at
+ * the same time (its own key prefix, table or file), because test files run in parallel
+ * against the same Redis, PostgreSQL and MariaDB.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import express from 'express';
+import request from 'supertest';
+import session from '../../src/index.js';
+import type { SessionRecord, Store, UserSession } from '../../src/index.js';
+
+export interface ConformanceStore extends Store {
+  ids?(callback?: any): any;
+  getVersioned?(sid: string): Promise<unknown>;
+  setIfVersion?(sid: string, version: string, record: SessionRecord): Promise<unknown>;
+  listUserSessions?(userId: string | number): Promise<UserSession[]>;
+  destroyUserSessions?(userId: string | number, options?: { except?: string | string[] }): Promise<number>;
+  close?(): unknown;
+}
+
+export interface StoreUnderTest {
+  name: string;
+  /** A fresh, isolated, empty store; `userId` is passed to the store's options. */
+  create(options?: { userId?: (data: SessionRecord) => string | number | undefined }): Promise<ConformanceStore>;
+  /** Releases what `create` made (connections, tables); the store's own close() is also called if present. */
+  dispose?(store: ConformanceStore): Promise<void>;
+  /** Makes the store fail its next operations (e.g. closes its client), to check errors surface. */
+  breakStore?(store: ConformanceStore): Promise<void>;
+}
+
+const minute = 60_000;
+
+export function record(data: Record<string, unknown> = {}, maxAge = 10 * minute): SessionRecord {
+  return {
+    cookie: {
+      originalMaxAge: maxAge,
+      expires: new Date(Date.now() + maxAge).toISOString(),
+      httpOnly: true,
+      path: '/',
+    },
+    ...data,
+  } as SessionRecord;
+}
+
+function cb<T>(fn: (done: (err?: unknown, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function idsOf(all: unknown): string[] {
+  if (Array.isArray(all)) return all.map((s) => (s as { id: string }).id).sort();
+  return Object.keys(all as object).sort();
+}
+
+export function runConformance(sut: StoreUnderTest): void {
+  const made: ConformanceStore[] = [];
+  async function fresh(options?: Parameters<StoreUnderTest['create']>[0]) {
+    const store = await sut.create(options);
+    made.push(store);
+    return store;
+  }
+  afterAll(async () => {
+    for (const store of made) {
+      await sut.dispose?.(store);
+      await store.close?.();
+    }
+  });
+
+  describe(`${sut.name}: store contract`, () => {
+    it('round-trips nested data and unicode, in Promise and callback forms', async () => {
+      const store = await fresh();
+      const data = {
+        user: { id: 42, name: 'Zoë 😀 ß 漢字', roles: ['admin', 'user'], nested: { deep: [1, { x: null }] } },
+        text: 'line\nbreak "quotes" \\ back\u2028slash',
+        flag: false,
+        count: 0,
+      };
+      await store.set('rt-promise', record(data));
+      const viaPromise = (await store.get('rt-promise')) as SessionRecord;
+      expect(viaPromise).toMatchObject(data);
+      expect(viaPromise.cookie.originalMaxAge).toBe(10 * minute);
+
+      await cb((done) => store.set('rt-callback', record(data), done));
+      const viaCallback = await cb<SessionRecord>((done) => store.get('rt-callback', done));
+      expect(viaCallback).toMatchObject(data);
+    });
+
+    it('returns no session for an unknown id', async () => {
+      const store = await fresh();
+      expect(await store.get('no-such-session')).toBeFalsy();
+      expect(await cb((done) => store.get('no-such-session-2', done))).toBeFalsy();
+    });
+
+    it('never returns an expired session', async () => {
+      const store = await fresh();
+      await store.set('expired', record({ a: 1 }, -1000));
+      expect(await store.get('expired')).toBeFalsy();
+      await store.set('short', record({ a: 1 }, 1100));
+      expect(await store.get('short')).toBeTruthy();
+      await sleep(2100);
+      expect(await store.get('short')).toBeFalsy();
+    });
+
+    it('touch renews the expiry of an existing session and creates none', async () => {
+      const store = await fresh();
+      await store.set('touched', record({ a: 1 }, 1500));
+      await cb((done) => store.touch!('touched', record({ a: 1 }, 10 * minute), done));
+      await store.touch!('never-existed', record({ b: 1 }, 10 * minute));
+      await sleep(2100);
+      expect(await store.get('touched')).toMatchObject({ a: 1 });
+      expect(await store.get('never-existed')).toBeFalsy();
+    });
+
+    it('destroys a session, in Promise and callback forms', async () => {
+      const store = await fresh();
+      await store.set('d1', record({ a: 1 }));
+      await store.set('d2', record({ a: 2 }));
+      await store.destroy('d1');
+      await cb((done) => store.destroy('d2', done));
+      await store.destroy('never-existed');
+      expect(await store.get('d1')).toBeFalsy();
+      expect(await store.get('d2')).toBeFalsy();
+    });
+
+    it('lists, counts and clears live sessions (all, ids, length, clear)', async () => {
+      const store = await fresh();
+      await Promise.all(['s1', 's2', 's3'].map((id, i) => store.set(id, record({ i }))));
+      await store.set('gone', record({ i: 9 }, -1000));
+      expect(idsOf(await store.all!())).toEqual(['s1', 's2', 's3']);
+      expect(idsOf(await cb((done) => store.all!(done)))).toEqual(['s1', 's2', 's3']);
+      expect(((await store.ids!()) as string[]).sort()).toEqual(['s1', 's2', 's3']);
+      expect(await store.length!()).toBe(3);
+      expect(await cb((done) => store.length!(done))).toBe(3);
+      await store.clear!();
+      expect(await store.length!()).toBe(0);
+      await cb((done) => store.clear!(done));
+    });
+
+    it('handles concurrent use', async () => {
+      const store = await fresh();
+      const ids = Array.from({ length: 50 }, (_, i) => `c${i}`);
+      await Promise.all(ids.map((id, i) => store.set(id, record({ i }))));
+      const got = await Promise.all(ids.map((id) => store.get(id) as Promise<SessionRecord>));
+      got.forEach((r, i) => expect(r.i).toBe(i));
+      expect(await store.length!()).toBe(50);
+      await Promise.all(ids.slice(0, 25).map((id) => store.destroy(id)));
+      expect(await store.length!()).toBe(25);
+    });
+
+    it('keeps odd session ids and keys apart and safe', async () => {
+      const store = await fresh();
+      const odd = ["x'; DROP TABLE sessions; --", 'a*b?c[d]', 'ключ 😀', 'with space', '%_\\'];
+      for (const [i, id] of odd.entries()) await store.set(id, record({ i }));
+      for (const [i, id] of odd.entries()) expect(await store.get(id)).toMatchObject({ i });
+      await store.set('proto', record({ ['__proto__']: { polluted: true }, constructor: { x: 1 } }));
+      const got = (await store.get('proto')) as Record<string, unknown>;
+      expect(got).toBeTruthy();
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    if (sut.breakStore) {
+      it('surfaces errors to callbacks and promises', async () => {
+        const store = await fresh();
+        await sut.breakStore!(store);
+        await expect(store.get('x')).rejects.toBeTruthy();
+        await expect(cb((done) => store.set('x', record(), done))).rejects.toBeTruthy();
+      });
+    }
+  });
+
+  describe(`${sut.name}: through the middleware`, () => {
+    function app(store: ConformanceStore) {
+      const a = express();
+      a.use(session({ secret: 'conformance', resave: false, saveUninitialized: false, store, cookie: { maxAge: 10 * minute } }));
+      a.get('/set/:key', async (req, res) => {
+        await sleep(Number(req.query.delay ?? 0));
+        (req.session as any)[req.params.key] = req.params.key;
+        res.send('ok');
+      });
+      a.get('/login/:user', (req, res) => {
+        (req.session as any).user = { id: req.params.user };
+        res.send('ok');
+      });
+      a.get('/slow', async (req, res) => {
+        (req.session as any).slow = true;
+        await sleep(300);
+        res.send('slow');
+      });
+      a.get('/logout', (req, res, next) => {
+        req.session.destroy((err) => (err ? next(err) : res.send('out')));
+      });
+      a.get('/data', (req, res) => {
+        const { cookie: _c, ...data } = req.session as any;
+        res.json({ id: req.sessionID, data });
+      });
+      return a;
+    }
+
+    it('keeps a session across requests and ends it on destroy', async () => {
+      const store = await fresh();
+      const agent = request.agent(app(store));
+      await agent.get('/set/a').expect(200);
+      const first = await agent.get('/data');
+      expect(first.body.data).toEqual({ a: 'a' });
+      expect(await store.get(first.body.id)).toMatchObject({ a: 'a' });
+      await agent.get('/logout').expect('out');
+      expect(await store.get(first.body.id)).toBeFalsy();
+    });
+
+    it('keeps every change of 30 overlapping requests that set different keys', async () => {
+      const store = await fresh();
+      const agent = request.agent(app(store));
+      await agent.get('/set/start').expect(200);
+      const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+      await Promise.all(keys.map((k, i) => agent.get(`/set/${k}?delay=${(i * 7) % 50}`).expect(200)));
+      const { body } = await agent.get('/data');
+      for (const k of keys) expect(body.data[k]).toBe(k);
+      expect(Object.keys(body.data)).toHaveLength(31);
+    });
+
+    it('does not bring a session back when a slow request ends after logout', async () => {
+      const store = await fresh();
+      const agent = request.agent(app(store));
+      await agent.get('/login/alice').expect(200);
+      const { body } = await agent.get('/data');
+      const slow = agent.get('/slow');
+      await sleep(100);
+      await agent.get('/logout').expect('out');
+      await slow;
+      await sleep(50);
+      expect(await store.get(body.id)).toBeFalsy();
+      const after = await agent.get('/data');
+      expect(after.body.data.user).toBeUndefined();
+    });
+
+    it('lists and ends the sessions of a user (the user index)', async () => {
+      const store = await fresh({ userId: (data) => (data as any).user?.id });
+      const a = app(store);
+      const laptop = request.agent(a);
+      const phone = request.agent(a);
+      const bobs = request.agent(a);
+      await laptop.get('/login/alice').expect(200);
+      await phone.get('/login/alice').expect(200);
+      await bobs.get('/login/bob').expect(200);
+      const laptopId = (await laptop.get('/data')).body.id;
+      const phoneId = (await phone.get('/data')).body.id;
+
+      const listed = await store.listUserSessions!('alice');
+      expect(listed.map((s) => s.id).sort()).toEqual([laptopId, phoneId].sort());
+      for (const s of listed) {
+        expect(s.data.user).toEqual({ id: 'alice' });
+        expect(s.expires).toBeInstanceOf(Date);
+      }
+
+      // A session whose user changes leaves the old user's list.
+      await phone.get('/login/carol').expect(200);
+      expect((await store.listUserSessions!('alice')).map((s) => s.id)).toEqual([laptopId]);
+      expect((await store.listUserSessions!('carol')).map((s) => s.id)).toEqual([phoneId]);
+
+      // Log out other devices: every alice session but the laptop's.
+      await phone.get('/login/alice').expect(200);
+      expect(await store.destroyUserSessions!('alice', { except: laptopId })).toBe(1);
+      expect((await store.listUserSessions!('alice')).map((s) => s.id)).toEqual([laptopId]);
+      expect((await phone.get('/data')).body.data.user).toBeUndefined();
+      expect((await laptop.get('/data')).body.data.user).toEqual({ id: 'alice' });
+
+      // A destroyed session is never listed; bob is untouched.
+      await laptop.get('/logout').expect('out');
+      expect(await store.listUserSessions!('alice')).toEqual([]);
+      expect(await store.listUserSessions!('bob')).toHaveLength(1);
+      expect(await store.destroyUserSessions!('bob')).toBe(1);
+      expect(await store.listUserSessions!('bob')).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,7 @@
+import { MemoryStore } from '../../src/index.js';
+import { runConformance } from './conformance.js';
+
+runConformance({
+  name: 'MemoryStore',
+  create: async (options) => new MemoryStore({ ...options }),
+});

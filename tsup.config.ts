@@ -1,0 +1,33 @@
+import { defineConfig } from 'tsup';
+
+/**
+ * Public modules: `sessionkit` and its subpaths (`sessionkit/<name>`), each built to
+ * dist/<name>.js (ESM), dist/<name>.cjs (CommonJS) and their type declarations.
+ */
+export const subpaths: Record<string, string> = {
+  redis: 'src/stores/redis.ts',
+  postgres: 'src/stores/postgres.ts',
+  mysql: 'src/stores/mysql.ts',
+  sqlite: 'src/stores/sqlite.ts',
+  cookie: 'src/cookie-session.ts',
+};
+
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', ...subpaths },
+    format: ['esm'],
+    dts: true,
+    clean: true,
+    target: 'node20',
+    splitting: true,
+  },
+  {
+    // CommonJS: the root entry is src/cjs.ts, whose module.exports is the factory itself.
+    entry: { index: 'src/cjs.ts', ...subpaths },
+    format: ['cjs'],
+    dts: false,
+    target: 'node20',
+    splitting: true,
+    outExtension: () => ({ js: '.cjs' }),
+  },
+]);
