@@ -17,7 +17,6 @@ export default defineConfig([
     entry: { index: 'src/index.ts', ...subpaths },
     format: ['esm'],
     dts: true,
-    clean: true,
     target: 'node20',
     splitting: true,
   },
