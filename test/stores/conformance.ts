@@ -181,6 +181,17 @@ export function runConformance(sut: StoreUnderTest): void {
         (req.session as any)[req.params.key] = req.params.key;
         res.send('ok');
       });
+      a.get('/profile', (req, res) => {
+        (req.session as any).profile = { tags: ['a'], address: { city: 'Lyon' } };
+        res.send('ok');
+      });
+      a.get('/deep', async (req, res) => {
+        // Changes deep inside a nested object, with no assignment to a top-level key.
+        await sleep(30);
+        (req.session as any).profile.tags.push('b');
+        (req.session as any).profile.address.city = 'Paris';
+        res.send('ok');
+      });
       a.get('/login/:user', (req, res) => {
         (req.session as any).user = { id: req.params.user };
         res.send('ok');
@@ -222,12 +233,28 @@ export function runConformance(sut: StoreUnderTest): void {
       expect(Object.keys(body.data)).toHaveLength(31);
     });
 
+    it('saves changes deep inside nested objects, alongside overlapping changes to other keys', async () => {
+      const store = await fresh();
+      const agent = request.agent(app(store));
+      await agent.get('/profile').expect(200);
+      const keys = Array.from({ length: 10 }, (_, i) => `n${i}`);
+      await Promise.all([
+        agent.get('/deep').expect(200),
+        ...keys.map((k, i) => agent.get(`/set/${k}?delay=${i * 6}`).expect(200)),
+      ]);
+      const { body } = await agent.get('/data');
+      expect(body.data.profile).toEqual({ tags: ['a', 'b'], address: { city: 'Paris' } });
+      for (const k of keys) expect(body.data[k]).toBe(k);
+      expect(await store.get(body.id)).toMatchObject({ profile: { tags: ['a', 'b'] }, n9: 'n9' });
+    });
+
     it('does not bring a session back when a slow request ends after logout', async () => {
       const store = await fresh();
       const agent = request.agent(app(store));
       await agent.get('/login/alice').expect(200);
       const { body } = await agent.get('/data');
-      const slow = agent.get('/slow');
+      // .then() sends the request now (a supertest request starts when it is awaited).
+      const slow = agent.get('/slow').then((r) => r);
       await sleep(100);
       await agent.get('/logout').expect('out');
       await slow;
