@@ -1,0 +1,47 @@
+// `npm start`: the demo app on PORT (default 3000), with the store SESSION_STORE names
+// (default sqlite, a file under data/). See docs/readme/demo.md.
+import { createApp } from './app.js';
+import { openStore } from './stores.js';
+
+const env = process.env;
+const port = env.PORT === undefined || env.PORT === '' ? 3000 : Number(env.PORT);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number; got ${JSON.stringify(env.PORT)}`);
+  process.exit(1);
+}
+const secret = env.SESSION_SECRET || 'sessionkit demo secret: set SESSION_SECRET for anything real';
+if (!env.SESSION_SECRET && env.NODE_ENV === 'production') {
+  console.error('SESSION_SECRET must be set when NODE_ENV=production');
+  process.exit(1);
+}
+
+let opened;
+try {
+  opened = await openStore(env.SESSION_STORE || 'sqlite', env);
+} catch (err) {
+  console.error(`Could not open the session store: ${err.message}`);
+  process.exit(1);
+}
+
+const { store, sessionMiddleware, label } = opened;
+const app = createApp({ store, sessionMiddleware, storeLabel: label, secret });
+const server = app.listen(port, env.HOST || undefined, (err) => {
+  if (err) {
+    console.error(`Could not listen on port ${port}: ${err.message}`);
+    process.exit(1);
+  }
+  const { port: actual } = server.address();
+  console.log(`sessionkit demo on http://localhost:${actual} (sessions: ${label})`);
+});
+
+let closing = false;
+async function shutdown() {
+  if (closing) return;
+  closing = true;
+  server.closeIdleConnections?.();
+  server.close();
+  await opened.close().catch((err) => console.error(err));
+  process.exit(0);
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

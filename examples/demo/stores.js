@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MemoryStore } from 'sessionkit';
+
+/** The user a session belongs to: what `listUserSessions` and `destroyUserSessions` look up. */
+export const userId = (data) => data.username;
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The store names SESSION_STORE accepts. */
+export const storeNames = ['sqlite', 'memory', 'redis', 'postgres', 'mysql', 'cookie'];
+
+/**
+ * Opens the store `name` (SESSION_STORE), with its connection from the environment. Each
+ * store's module, and so its database driver, is imported only when that store is chosen.
+ * Resolves to `{ name, label, store, close }`; for cookie-only sessions, `store` is undefined
+ * (the session lives in the browser) and `sessionMiddleware` is the factory to use instead.
+ */
+export async function openStore(name = 'sqlite', env = process.env) {
+  switch (name) {
+    case 'memory': {
+      const store = new MemoryStore({ userId, max: 10_000 });
+      return { name, label: 'MemoryStore (this process only)', store, close: async () => store.close() };
+    }
+    case 'sqlite': {
+      const path = resolve(env.SQLITE_PATH || resolve(root, 'data/sessions.db'));
+      mkdirSync(dirname(path), { recursive: true });
+      const { SQLiteStore } = await import('sessionkit/sqlite');
+      const store = new SQLiteStore({ path, userId });
+      return { name, label: `SQLiteStore (${path})`, store, close: async () => store.close?.() };
+    }
+    case 'redis': {
+      const url = env.REDIS_URL || 'redis://127.0.0.1:6379';
+      const [{ createClient }, { RedisStore }] = await Promise.all([import('redis'), import('sessionkit/redis')]);
+      const client = createClient({ url });
+      client.on('error', (err) => console.error('Redis:', err.message));
+      await client.connect();
+      const store = new RedisStore({ client, prefix: 'sessionkit-demo:', userId });
+      return {
+        name, label: `RedisStore (${redact(url)})`, store,
+        close: async () => {
+          await store.close?.();
+          await client.quit();
+        },
+      };
+    }
+    case 'postgres': {
+      const connectionString = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+      const { PostgresStore } = await import('sessionkit/postgres');
+      const store = new PostgresStore({ connectionString, tableName: 'sessionkit_demo', createTable: true, userId });
+      return { name, label: `PostgresStore (${redact(connectionString)})`, store, close: async () => store.close?.() };
+    }
+    case 'mysql': {
+      const uri = env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/test';
+      const { MySQLStore } = await import('sessionkit/mysql');
+      const store = new MySQLStore({ uri, tableName: 'sessionkit_demo', createTable: true, userId });
+      return { name, label: `MySQLStore (${redact(uri)})`, store, close: async () => store.close?.() };
+    }
+    case 'cookie': {
+      const { cookieSession } = await import('sessionkit/cookie');
+      return {
+        name, label: 'cookie-only sessions (sealed in the browser)', store: undefined,
+        sessionMiddleware: cookieSession, close: async () => {},
+      };
+    }
+    default:
+      throw new Error(`SESSION_STORE must be one of ${storeNames.join(', ')}; got ${JSON.stringify(name)}`);
+  }
+}
+
+/** A connection URL without its password, for the page footer. */
+function redact(url) {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'from the environment';
+  }
+}
