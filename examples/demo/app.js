@@ -99,8 +99,8 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     }
     render(req, res, 'Dashboard', html`<section>
   <h1>Welcome back, ${s.username}</h1>
-  <p>The server knows it is you because your browser sent the session cookie, and the session it
-  points to says <code>username: ${JSON.stringify(s.username)}</code>.</p>
+  <p>Your browser sent only a signed session ID, in a cookie; the server found that session in
+  its store, and it says <code>username: ${JSON.stringify(s.username)}</code>.</p>
   <dl>
     <dt>Logged in</dt><dd>${when(s.startedAt)}</dd>
     <dt>Browser</dt><dd>${s.browser}</dd>
@@ -183,7 +183,6 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     render(req, res, 'Not found', html`<section><h1>Not found</h1><p><a href="/">Home</a></p></section>`, 404);
   });
 
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((err, req, res, _next) => {
     const status = Number.isInteger(err?.status) && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) console.error(err);

@@ -1,0 +1,225 @@
+// The demo app in a real browser (Debian's Chromium driven by playwright-core), served in-process.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { cookieName, createApp } from '../../examples/demo/app.js';
+import { openStore, type OpenedStore } from '../../examples/demo/stores.js';
+import { launchChromium, listen, logIn, root, userAgents } from './helpers.js';
+
+let browser: Browser;
+let opened: OpenedStore;
+let server: { url: string; close: () => Promise<void> };
+let base: string;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  opened = await openStore('memory');
+  const app = createApp({ store: opened.store, storeLabel: opened.label, secret: 'browser test secret' });
+  server = await listen(app);
+  base = server.url;
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await opened?.close();
+});
+
+beforeEach(async () => {
+  // Each test starts with nobody logged in anywhere.
+  await opened.store!.destroyUserSessions('alice');
+  await opened.store!.destroyUserSessions('bob');
+});
+
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close()));
+});
+
+/** A browser of its own (its own cookies): one device. */
+async function device(userAgent = userAgents.chrome): Promise<Page> {
+  const context = await browser.newContext({ userAgent, viewport: { width: 900, height: 520 } });
+  contexts.push(context);
+  return context.newPage();
+}
+
+const text = async (page: Page, selector: string) => (await page.textContent(selector))?.trim();
+
+async function sessionCookie(page: Page): Promise<string | undefined> {
+  return (await page.context().cookies()).find((c) => c.name === cookieName)?.value;
+}
+
+describe('demo app in Chromium', () => {
+  test('logs in through the form, with a new session ID, and greets the user on the dashboard', async () => {
+    const page = await device();
+    await page.goto(`${base}/`);
+    const home = await page.textContent('body');
+    expect(home).toContain('alice');
+    expect(home).toContain('wonderland');
+    expect(home).toContain('bob');
+    expect(home).toContain('builder');
+    expect(await page.locator('form[action="/login"] input[name=username]').count()).toBe(1);
+    expect(await page.locator('form[action="/login"] input[name=password][type=password]').count()).toBe(1);
+    const before = await sessionCookie(page);
+    expect(before).toBeTruthy();
+
+    await logIn(page, base, 'alice', 'wonderland');
+    expect(new URL(page.url()).pathname).toBe('/dashboard');
+    expect(await text(page, 'h1')).toBe('Welcome back, alice');
+    expect(await page.locator('form[action="/logout"] button').textContent()).toBe('Log out');
+    expect(await text(page, '#store')).toContain('MemoryStore');
+    // No fixation: the ID the browser held before logging in no longer names a session.
+    const after = await sessionCookie(page);
+    expect(after).toBeTruthy();
+    expect(after).not.toBe(before);
+    expect(await opened.store!.listUserSessions('alice')).toHaveLength(1);
+  });
+
+  test('saves a screenshot of the dashboard for README', async () => {
+    const page = await device();
+    await logIn(page, base, 'alice', 'wonderland');
+    await page.goto(`${base}/visit`);
+    await page.goto(`${base}/visit`);
+    await page.goto(`${base}/visit`);
+    await page.goto(`${base}/dashboard`);
+    expect(await text(page, 'h1')).toBe('Welcome back, alice');
+    mkdirSync(join(root, 'docs'), { recursive: true });
+    const png = await page.screenshot({ path: join(root, 'docs/dashboard.png'), fullPage: true });
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  test('counts visits in the session, separately for each browser', async () => {
+    const page = await device();
+    await page.goto(`${base}/visit`);
+    expect(await text(page, '#visits')).toBe('Welcome to this page for the first time!');
+    await page.reload();
+    expect(await text(page, '#visits')).toBe('You visited this page 2 times');
+    await page.reload();
+    expect(await text(page, '#visits')).toBe('You visited this page 3 times');
+
+    const other = await device();
+    await other.goto(`${base}/visit`);
+    expect(await text(other, '#visits')).toBe('Welcome to this page for the first time!');
+    await page.reload();
+    expect(await text(page, '#visits')).toBe('You visited this page 4 times');
+  });
+
+  test('a wrong password shows the form again with "Invalid credentials" and logs nobody in', async () => {
+    const page = await device();
+    await logIn(page, base, 'alice', 'looking-glass');
+    expect(await text(page, '[role=alert]')).toBe('Invalid credentials');
+    expect(await page.inputValue('input[name=username]')).toBe('alice');
+    expect(await page.inputValue('input[name=password]')).toBe('');
+    await page.goto(`${base}/dashboard`);
+    expect(await text(page, 'h1')).toBe('Please log in');
+    expect(await page.getAttribute('main a', 'href')).toBe('/');
+
+    await logIn(page, base, 'mallory', 'wonderland');
+    expect(await text(page, '[role=alert]')).toBe('Invalid credentials');
+    expect(await opened.store!.listUserSessions('alice')).toHaveLength(0);
+  });
+
+  test('what the user typed comes back escaped, never as markup', async () => {
+    const page = await device();
+    const typed = '<img src=x id=injected onerror="document.title=1">"\'&';
+    await logIn(page, base, typed, 'nope');
+    expect(await text(page, '[role=alert]')).toBe('Invalid credentials');
+    expect(await page.inputValue('input[name=username]')).toBe(typed);
+    expect(await page.locator('#injected').count()).toBe(0);
+    expect(await page.title()).not.toBe('1');
+  });
+
+  test('two devices: each sees both sessions, and one logs out the other', async () => {
+    const laptop = await device(userAgents.chrome);
+    const desktop = await device(userAgents.firefox);
+    const bobsPhone = await device();
+    await logIn(laptop, base, 'alice', 'wonderland');
+    await logIn(desktop, base, 'alice', 'wonderland');
+    await logIn(bobsPhone, base, 'bob', 'builder');
+
+    await laptop.goto(`${base}/sessions`);
+    const items = laptop.locator('[data-session]');
+    expect(await items.count()).toBe(2);
+    const listed = await items.allTextContents();
+    expect(listed.some((t) => t.includes('Chrome 156 on Linux'))).toBe(true);
+    expect(listed.some((t) => t.includes('Firefox 146 on Windows'))).toBe(true);
+    for (const t of listed) {
+      expect(t).toMatch(/Started\s+just now/);
+      expect(t).toMatch(/last used\s+just now/);
+    }
+    expect(await laptop.locator('[data-session][data-current]').count()).toBe(1);
+    expect(await laptop.locator('[data-session][data-current]').textContent()).toContain('Chrome 156 on Linux');
+    expect(await laptop.locator('[data-session][data-current]').textContent()).toContain('this browser');
+    // Handles, not session IDs: the page never shows what would log someone in.
+    const handles = await items.evaluateAll((els) => els.map((el) => el.getAttribute('data-session')));
+    const cookie = await sessionCookie(laptop);
+    for (const handle of handles) expect(decodeURIComponent(cookie!)).not.toContain(handle);
+
+    await desktop.goto(`${base}/sessions`);
+    expect(await desktop.locator('[data-session]').count()).toBe(2);
+    expect(await desktop.locator('[data-session][data-current]').textContent()).toContain('Firefox 146 on Windows');
+    await Promise.all([desktop.waitForNavigation(), desktop.click('text=Log out other devices')]);
+    expect(await text(desktop, '[role=status]')).toBe('Logged out 1 other session.');
+    expect(await desktop.locator('[data-session]').count()).toBe(1);
+    expect(await desktop.locator('[data-session][data-current]').count()).toBe(1);
+
+    await laptop.goto(`${base}/dashboard`);
+    expect(await text(laptop, 'h1')).toBe('Please log in');
+    await desktop.goto(`${base}/dashboard`);
+    expect(await text(desktop, 'h1')).toBe('Welcome back, alice');
+    await bobsPhone.goto(`${base}/dashboard`);
+    expect(await text(bobsPhone, 'h1')).toBe('Welcome back, bob');
+    expect(await opened.store!.listUserSessions('alice')).toHaveLength(1);
+  });
+
+  test('log out destroys the session on the server, so its cookie is worthless', async () => {
+    const page = await device();
+    await logIn(page, base, 'bob', 'builder');
+    const cookies = await page.context().cookies();
+    expect(cookies.some((c) => c.name === cookieName)).toBe(true);
+
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/logout"] button')]);
+    expect(await text(page, 'h1')).toBe('Logged out');
+    expect(await page.getAttribute('main a', 'href')).toBe('/');
+    expect(await sessionCookie(page)).toBeUndefined();
+    expect(await opened.store!.listUserSessions('bob')).toHaveLength(0);
+
+    // Even a browser that kept the old cookie is logged out.
+    await page.context().addCookies(cookies);
+    await page.goto(`${base}/dashboard`);
+    expect(await text(page, 'h1')).toBe('Please log in');
+  });
+
+  test('a POST without the session\'s CSRF token is rejected and changes nothing', async () => {
+    const page = await device();
+    const other = await device();
+    await logIn(page, base, 'alice', 'wonderland');
+    await logIn(other, base, 'alice', 'wonderland');
+    const request = page.request;
+
+    for (const form of [{}, { _csrf: '' }, { _csrf: 'forged-token' }]) {
+      const logout = await request.post(`${base}/logout`, { form, maxRedirects: 0 });
+      expect(logout.status()).toBe(403);
+      expect(await logout.text()).toContain('Invalid or missing CSRF token');
+      const others = await request.post(`${base}/sessions/logout-others`, { form, maxRedirects: 0 });
+      expect(others.status()).toBe(403);
+    }
+    // A token from another session (here, the other device's) doesn't count either.
+    await other.goto(`${base}/dashboard`);
+    const othersToken = await other.getAttribute('input[name=_csrf]', 'value');
+    const stolen = await request.post(`${base}/logout`, { form: { _csrf: othersToken! }, maxRedirects: 0 });
+    expect(stolen.status()).toBe(403);
+
+    await page.goto(`${base}/dashboard`);
+    expect(await text(page, 'h1')).toBe('Welcome back, alice');
+    expect(await opened.store!.listUserSessions('alice')).toHaveLength(2);
+
+    // The token on the page works.
+    const token = await page.getAttribute('input[name=_csrf]', 'value');
+    const ok = await request.post(`${base}/logout`, { form: { _csrf: token! }, maxRedirects: 0 });
+    expect(ok.status()).toBe(200);
+    expect(await ok.text()).toContain('Logged out');
+    expect(await opened.store!.listUserSessions('alice')).toHaveLength(1);
+  });
+});
