@@ -1,0 +1,69 @@
+/**
+ * What the SQL store tests share: unique table names (test files run in parallel against the
+ * same servers), the server URLs, and the "purge 100k expired rows while serving" scenario.
+ */
+import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import express from 'express';
+import request from 'supertest';
+import session from '../../src/index.js';
+
+export const POSTGRES_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const MYSQL_URL = process.env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/test';
+
+/** A table name no other test file or run uses: `sk_<tag>_<pid>_<random>`. */
+export function uniqueTable(tag: string): string {
+  return `sk_${tag}_${process.pid}_${randomBytes(3).toString('hex')}`;
+}
+
+/** An Express app over `store` whose `/count` adds one to a counter in the session. */
+export function counterApp(store: any) {
+  const app = express();
+  app.use(session({ secret: 'sql-tests', resave: false, saveUninitialized: false, store, cookie: { maxAge: 600_000 } }));
+  app.get('/count', (req, res) => {
+    const s = req.session as any;
+    s.count = (s.count ?? 0) + 1;
+    res.json({ count: s.count });
+  });
+  return app;
+}
+
+export const PURGE_ROWS = 100_000;
+
+interface PurgeScenario {
+  store: { prune(): Promise<number>; length(): Promise<number> };
+  /** Inserts `n` rows that expired a minute ago (fast: one statement or a few). */
+  insertExpired(n: number): Promise<void>;
+  /** Every row in the session table, expired or not. */
+  countRows(): Promise<number>;
+}
+
+/**
+ * Purges 100k expired rows while a user keeps making requests that read and write their
+ * session: every request succeeds, some are served while the purge runs, and afterwards only
+ * the live session is left.
+ */
+export async function purgeWhileServing({ store, insertExpired, countRows }: PurgeScenario): Promise<void> {
+  const agent = request.agent(counterApp(store));
+  await agent.get('/count').expect(200, { count: 1 });
+  await insertExpired(PURGE_ROWS);
+  expect(await countRows()).toBe(PURGE_ROWS + 1);
+  expect(await store.length()).toBe(1);
+
+  let done = false;
+  const pruning = store.prune().finally(() => {
+    done = true;
+  });
+  let count = 1;
+  let servedDuringPurge = 0;
+  while (!done) {
+    const res = await agent.get('/count').expect(200);
+    count++;
+    expect(res.body.count).toBe(count);
+    if (!done) servedDuringPurge++;
+  }
+  expect(await pruning).toBe(PURGE_ROWS);
+  expect(servedDuringPurge).toBeGreaterThan(0);
+  expect(await countRows()).toBe(1);
+  await agent.get('/count').expect(200, { count: count + 1 });
+}
