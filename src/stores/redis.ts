@@ -1,2 +1,468 @@
-// Placeholder: implemented by its issue.
-export {};
+import { createHash } from 'node:crypto';
+import { settle, type Callback } from '../callback.js';
+import {
+  expiresOf, parseRecord, Store,
+  type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
+} from '../store.js';
+import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from '../user-index.js';
+
+/** How records become the stored text and back; JSON by default, as connect-redis. */
+export interface Serializer {
+  parse(text: string): unknown;
+  stringify(record: SessionRecord): string;
+}
+
+export interface RedisStoreOptions extends UserIndexOptions {
+  /**
+   * A connected node-redis client (`createClient`) or cluster (`createCluster`), or an ioredis
+   * `Redis` or `Cluster`. The store never connects, quits or wraps it.
+   */
+  client: object;
+  /** Prefix of the session keys. Default `sess:` (connect-redis's). */
+  prefix?: string;
+  /** Prefix of the user index keys (one set per user). Default: `prefix` with `-user:` for its last `:` (`sess-user:`). */
+  userPrefix?: string;
+  /** Seconds a session lives when its cookie has no expiry, or a function of the session returning seconds. Default 86400. */
+  ttl?: number | ((session: SessionRecord) => number);
+  /** Makes `touch` do nothing. Default false. */
+  disableTouch?: boolean;
+  /** Stores sessions without an expiry (and makes `touch` do nothing). Default false. */
+  disableTTL?: boolean;
+  /** Turns records into stored text and back. Default `JSON`. */
+  serializer?: Serializer;
+  /** The COUNT hint of each SCAN in `all`, `ids`, `length` and `clear`. Default 100. */
+  scanCount?: number;
+  /** Milliseconds within which every command must be answered, or it fails; 0 waits forever. Default 2000. */
+  commandTimeout?: number;
+}
+
+/**
+ * Compare-and-set of one record: writes ARGV[2] (with a PX of ARGV[3] ms; 0 = no expiry,
+ * negative = already expired, so the key is deleted) only when the key still holds ARGV[1].
+ * Returns 1 when written, 0 when deleted, else the current value (nil when the key is gone:
+ * a destroyed or expired session is never recreated). One key, so it runs on a cluster.
+ */
+const COMPARE_AND_SET = script(`
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then return current end
+local ttl = tonumber(ARGV[3])
+if ttl < 0 then
+  redis.call('DEL', KEYS[1])
+  return 0
+elseif ttl == 0 then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`);
+
+/**
+ * Files session ARGV[1] under a user's set KEYS[1], and makes the set live at least ARGV[2] ms
+ * (0 = forever), never shortening it: a user's other sessions may live longer than this one.
+ */
+const FILE_UNDER_USER = script(`
+local before = redis.call('PTTL', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if ttl == 0 then
+  redis.call('PERSIST', KEYS[1])
+elseif before == -2 or (before >= 0 and before < ttl) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+`);
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/** Sends one command (as strings) to the client, or on a cluster to the master of `key`. */
+type Send = (key: string | undefined, args: string[], signal: AbortSignal) => Promise<unknown>;
+/** Sends one command to one node. */
+type SendToNode = (args: string[], signal: AbortSignal) => Promise<unknown>;
+
+/** What the store needs from a driver, found once by duck typing so no driver is ever imported. */
+interface Driver {
+  send: Send;
+  /** One sender per master: the client itself, or each master of a cluster. */
+  masters(): Promise<SendToNode[]>;
+  cluster: boolean;
+}
+
+function detectDriver(client: any): Driver {
+  if (!client || typeof client !== 'object') {
+    throw new TypeError('RedisStore needs the client option: a node-redis or ioredis client or cluster');
+  }
+  // ioredis: `call` sends any command and routes it by key on a Cluster.
+  if (typeof client.call === 'function' && typeof client.status === 'string') {
+    if (client.options?.keyPrefix) {
+      // ioredis would prefix the keys of commands but not those SCAN returns; one prefix, ours.
+      throw new TypeError('RedisStore: use the prefix option instead of the ioredis keyPrefix option');
+    }
+    const gate = readyGate(client);
+    const call = (target: any) => async (args: string[], signal: AbortSignal) => {
+      // ioredis keeps commands issued while disconnected and sends them on reconnect, long after
+      // they timed out here; waiting for 'ready' ourselves means a failed command never runs late.
+      if (target.status !== 'ready' && target.status !== 'end') await gate.wait(signal);
+      return target.call(...args);
+    };
+    const send = call(client);
+    if (client.isCluster) {
+      return {
+        cluster: true,
+        send: (_key, args, signal) => send(args, signal),
+        masters: async () => client.nodes('master').map((node: any) => (args: string[]) => node.call(...args)),
+      };
+    }
+    return { cluster: false, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
+  }
+  // node-redis v4/v5: an abort signal takes a timed-out command out of the offline queue.
+  if (typeof client.sendCommand === 'function' && 'isOpen' in client) {
+    const nodeSend = (target: any): SendToNode => (args, signal) => target.sendCommand(args, { abortSignal: signal });
+    if (Array.isArray(client.masters) && typeof client.nodeClient === 'function') {
+      return {
+        cluster: true,
+        send: (key, args, signal) => client.sendCommand(key, false, args, { abortSignal: signal }),
+        masters: () => Promise.all(client.masters.map(async (m: unknown) => nodeSend(await client.nodeClient(m)))),
+      };
+    }
+    const send = nodeSend(client);
+    return { cluster: false, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
+  }
+  throw new TypeError('RedisStore: the client option is neither a node-redis nor an ioredis client or cluster');
+}
+
+/** Waiters for an ioredis client's next 'ready', each dropped when its command times out. */
+function readyGate(client: any): { wait(signal: AbortSignal): Promise<void> } {
+  const waiters = new Set<() => void>();
+  client.on('ready', () => {
+    for (const wake of waiters) wake();
+    waiters.clear();
+  });
+  return {
+    wait(signal) {
+      if (client.status === 'wait') client.connect().catch(() => {});
+      return new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          waiters.delete(wake);
+          reject(signal.reason);
+        };
+        const wake = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        waiters.add(wake);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+  };
+}
+
+class RedisTimeoutError extends Error {
+  code = 'ETIMEDOUT';
+  constructor(ms: number) {
+    super(`Redis did not answer within ${ms} ms (RedisStore commandTimeout)`);
+    this.name = 'RedisTimeoutError';
+  }
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function isNoScript(err: unknown): boolean {
+  return String((err as Error | null)?.message).startsWith('NOSCRIPT');
+}
+
+/**
+ * Sessions in Redis or Redis Cluster, with connect-redis's data layout: key `<prefix><id>`,
+ * value the serialized record, expiry from the session cookie (else `ttl`). Apps move between
+ * the two stores with every session intact.
+ */
+export class RedisStore extends Store {
+  readonly client: object;
+  readonly prefix: string;
+  readonly userPrefix: string;
+  readonly ttl: number | ((session: SessionRecord) => number);
+  readonly disableTouch: boolean;
+  readonly disableTTL: boolean;
+  readonly serializer: Serializer;
+  readonly scanCount: number;
+  readonly commandTimeout: number;
+  private readonly userId: RedisStoreOptions['userId'];
+  private readonly driver: Driver;
+  private readonly onClientError: (err: unknown) => void;
+
+  constructor(options: RedisStoreOptions) {
+    super();
+    const o = (options ?? {}) as RedisStoreOptions;
+    this.driver = detectDriver(o.client);
+    this.client = o.client;
+    this.prefix = o.prefix ?? 'sess:';
+    if (typeof this.prefix !== 'string') throw new TypeError('RedisStore: prefix option must be a string');
+    this.userPrefix = o.userPrefix ?? this.prefix.replace(/:?$/, '-user:');
+    if (typeof this.userPrefix !== 'string' || this.userPrefix === this.prefix) {
+      throw new TypeError('RedisStore: userPrefix option must be a string other than prefix');
+    }
+    this.ttl = o.ttl ?? 86400;
+    if (typeof this.ttl !== 'function' && !(typeof this.ttl === 'number' && this.ttl > 0 && Number.isFinite(this.ttl))) {
+      throw new TypeError(`RedisStore: ttl option must be a number of seconds above 0, or a function; got ${String(this.ttl)}`);
+    }
+    this.disableTouch = Boolean(o.disableTouch);
+    this.disableTTL = Boolean(o.disableTTL);
+    this.serializer = o.serializer ?? JSON;
+    this.scanCount = o.scanCount ?? 100;
+    if (!(Number.isInteger(this.scanCount) && this.scanCount > 0)) {
+      throw new TypeError(`RedisStore: scanCount option must be a positive integer; got ${String(this.scanCount)}`);
+    }
+    this.commandTimeout = o.commandTimeout ?? 2000;
+    if (!(typeof this.commandTimeout === 'number' && this.commandTimeout >= 0 && Number.isFinite(this.commandTimeout))) {
+      throw new TypeError(`RedisStore: commandTimeout option must be milliseconds, 0 or more; got ${String(this.commandTimeout)}`);
+    }
+    this.userId = o.userId;
+    // A node-redis client or cluster with no 'error' listener throws on a lost connection and
+    // ends the process. The store listens so an outage can't crash the app: requests get the
+    // errors through their commands, and the store re-emits them to its own 'error' listeners.
+    this.onClientError = (err) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    };
+    (this.client as any).on?.('error', this.onClientError);
+  }
+
+  /** Stops listening to the client. The client stays open: it is the app's to quit. */
+  close(): void {
+    (this.client as any).off?.('error', this.onClientError);
+  }
+
+  private key(sid: string): string {
+    return this.prefix + sid;
+  }
+
+  /** Sends one command, failing after `commandTimeout` ms, when the command is also withdrawn. */
+  private send(key: string | undefined, args: string[], to?: SendToNode): Promise<any> {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const sent = to ? to(args, signal) : this.driver.send(key, args, signal);
+    if (!this.commandTimeout) return sent;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new RedisTimeoutError(this.commandTimeout);
+        controller.abort(err);
+        reject(err);
+      }, this.commandTimeout);
+      sent.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private async runScript(s: Script, key: string, args: string[]): Promise<any> {
+    try {
+      return await this.send(key, ['EVALSHA', s.sha, '1', key, ...args]);
+    } catch (err) {
+      if (!isNoScript(err)) throw err;
+      // Not cached on this node yet (a new node, a restart, SCRIPT FLUSH): EVAL caches it.
+      return this.send(key, ['EVAL', s.source, '1', key, ...args]);
+    }
+  }
+
+  /** Milliseconds the record should live, as connect-redis computes it; 0 or less means expired. */
+  private ttlMs(record: SessionRecord): number {
+    if (typeof this.ttl === 'function') return Math.ceil(Number(this.ttl(record)) * 1000);
+    const expires = expiresOf(record);
+    return Math.ceil(expires ? expires.getTime() - Date.now() : this.ttl * 1000);
+  }
+
+  private async parse(text: unknown): Promise<SessionRecord | null> {
+    if (typeof text !== 'string') return null;
+    try {
+      return parseRecord(await this.serializer.parse(text));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Files the session under its user (one command of its own: on a cluster the set lives in another slot). */
+  private fileUnderUser(sid: string, record: SessionRecord, ttlMs: number): Promise<unknown> | undefined {
+    const user = userKeyOf(this.userId, record);
+    if (user === undefined) return undefined;
+    return this.runScript(FILE_UNDER_USER, this.userPrefix + user, [sid, this.disableTTL ? '0' : String(ttlMs)]);
+  }
+
+  private async read(sid: string): Promise<VersionedRecord | null> {
+    const text = await this.send(this.key(sid), ['GET', this.key(sid)]);
+    const record = await this.parse(text);
+    return record ? { record, version: text as string } : null;
+  }
+
+  private async write(sid: string, record: SessionRecord): Promise<void> {
+    const key = this.key(sid);
+    const ttl = this.ttlMs(record);
+    if (ttl <= 0) {
+      await this.send(key, ['DEL', key]);
+      return;
+    }
+    const text = this.serializer.stringify(record);
+    const args = this.disableTTL ? ['SET', key, text] : ['SET', key, text, 'PX', String(ttl)];
+    await Promise.all([this.send(key, args), this.fileUnderUser(sid, record, ttl)]);
+  }
+
+  get(sid: string): Promise<SessionRecord | null>;
+  get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
+  get(sid: string, callback?: Callback<any>): any {
+    return settle(this.read(sid).then((loaded) => loaded?.record ?? null), callback);
+  }
+
+  set(sid: string, session: SessionRecord): Promise<void>;
+  set(sid: string, session: SessionRecord, callback: Callback): void;
+  set(sid: string, session: SessionRecord, callback?: Callback): any {
+    return settle(this.write(sid, session), callback);
+  }
+
+  destroy(sid: string): Promise<void>;
+  destroy(sid: string, callback: Callback): void;
+  destroy(sid: string, callback?: Callback): any {
+    return settle(this.send(this.key(sid), ['DEL', this.key(sid)]).then(() => undefined), callback);
+  }
+
+  /** Renews the expiry of an existing session (PEXPIRE: the record is not rewritten, nor created). */
+  touch(sid: string, session: SessionRecord, callback?: Callback): any {
+    return settle(this.renew(sid, session), callback);
+  }
+
+  private async renew(sid: string, session: SessionRecord): Promise<void> {
+    if (this.disableTouch || this.disableTTL) return;
+    const key = this.key(sid);
+    const ttl = this.ttlMs(session);
+    // A non-positive expiry deletes the key, as connect-redis's EXPIRE does.
+    await Promise.all([
+      this.send(key, ['PEXPIRE', key, String(ttl)]),
+      ttl > 0 ? this.fileUnderUser(sid, session, ttl) : undefined,
+    ]);
+  }
+
+  /** Every live session, as an array of records with their `id`, as connect-redis returns them. */
+  all(callback?: Callback<Array<SessionRecord & { id: string }>>): any {
+    return settle(this.loadAll(), callback);
+  }
+
+  ids(callback?: Callback<string[]>): any {
+    const from = this.prefix.length;
+    return settle(this.keys(this.prefix).then((keys) => keys.map((k) => k.slice(from))), callback);
+  }
+
+  length(callback?: Callback<number>): any {
+    return settle(this.keys(this.prefix).then((keys) => keys.length), callback);
+  }
+
+  /** Deletes every session of this store's prefix, and the user index. */
+  clear(callback?: Callback): any {
+    const clearing = (async () => {
+      await this.deleteKeys(await this.keys(this.prefix));
+      await this.deleteKeys(await this.keys(this.userPrefix));
+    })();
+    return settle(clearing, callback);
+  }
+
+  /** The keys starting with `prefix` on every master, found with SCAN (never KEYS), each once. */
+  private async keys(prefix: string): Promise<string[]> {
+    const match = escapeGlob(prefix) + '*';
+    const found = new Set<string>();
+    for (const node of await this.driver.masters()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = (await this.send(undefined, ['SCAN', cursor, 'MATCH', match, 'COUNT', String(this.scanCount)], node)) as [string, string[]];
+        cursor = String(next);
+        for (const key of keys) found.add(String(key));
+      } while (cursor !== '0');
+    }
+    return [...found];
+  }
+
+  /** Runs a multi-key command in batches; on a cluster, one key per command, as keys rarely share a slot. */
+  private async eachBatch<T>(keys: string[], run: (batch: string[]) => Promise<T[]>): Promise<T[]> {
+    const out: T[] = [];
+    for (let i = 0; i < keys.length; i += this.scanCount) {
+      const batch = keys.slice(i, i + this.scanCount);
+      const results = this.driver.cluster ? await Promise.all(batch.map((key) => run([key]))) : [await run(batch)];
+      for (const result of results) out.push(...result);
+    }
+    return out;
+  }
+
+  private async deleteKeys(keys: string[]): Promise<void> {
+    await this.eachBatch(keys, async (batch) => [await this.send(batch[0], ['DEL', ...batch])]);
+  }
+
+  private async loadAll(): Promise<Array<SessionRecord & { id: string }>> {
+    const keys = await this.keys(this.prefix);
+    const texts = await this.eachBatch(keys, async (batch) => (await this.send(batch[0], ['MGET', ...batch])) as unknown[]);
+    const out: Array<SessionRecord & { id: string }> = [];
+    for (const [i, text] of texts.entries()) {
+      const record = await this.parse(text);
+      if (record) out.push(Object.assign(record, { id: keys[i]!.slice(this.prefix.length) }));
+    }
+    return out;
+  }
+
+  // The atomic primitive behind "no lost updates".
+
+  /** One GET: the record and its exact stored text, or null when missing or unreadable. */
+  getVersioned(sid: string): Promise<VersionedRecord | null> {
+    return this.read(sid);
+  }
+
+  /** One EVALSHA (the compare-and-set script) and, with `userId`, the user index update beside it. */
+  async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
+    const key = this.key(sid);
+    const ttl = this.ttlMs(record);
+    const text = this.serializer.stringify(record);
+    const ttlArg = ttl <= 0 ? '-1' : this.disableTTL ? '0' : String(ttl);
+    const [result] = await Promise.all([
+      this.runScript(COMPARE_AND_SET, key, [version, text, ttlArg]),
+      ttl > 0 ? this.fileUnderUser(sid, record, ttl) : undefined,
+    ]);
+    if (result === 1 || result === '1') return { written: true, version: text };
+    if (typeof result !== 'string') return { written: false, current: null };
+    const current = await this.parse(result);
+    return { written: false, current: current ? { record: current, version: result } : null };
+  }
+
+  // The user index: a set of session IDs per user, each ID re-checked against its record.
+
+  private get index(): UserIndexBackend {
+    return {
+      members: async (user) => ((await this.send(this.userPrefix + user, ['SMEMBERS', this.userPrefix + user])) as unknown[]).map(String),
+      remove: async (user, ids) => {
+        if (ids.length) await this.send(this.userPrefix + user, ['SREM', this.userPrefix + user, ...ids]);
+      },
+      load: async (id) => (await this.read(id))?.record ?? null,
+      destroy: async (id) => {
+        await this.send(this.key(id), ['DEL', this.key(id)]);
+      },
+    };
+  }
+
+  /** The live sessions of a user (needs the `userId` option). */
+  listUserSessions(userId: string | number): Promise<UserSession[]> {
+    return listUserSessions(this.index, this.userId, userId);
+  }
+
+  /** Ends every session of a user but those in `except`; returns how many it ended. */
+  destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number> {
+    return destroyUserSessions(this.index, this.userId, userId, options);
+  }
+}

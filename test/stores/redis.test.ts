@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore } from '../../src/stores/redis.js';
+import type { SessionRecord } from '../../src/index.js';
+import { record, runConformance, type ConformanceStore } from './conformance.js';
+import { deleteByPrefix, ioredis, nodeRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis.js';
+
+const base = uniquePrefix('redis');
+let admin: NodeRedisClient;
+let n = 0;
+/** Each store gets its own client, so breaking one breaks nothing else. */
+const clientOf = new Map<ConformanceStore, { quit(): Promise<unknown> | void }>();
+
+beforeAll(async () => {
+  admin = await nodeRedis();
+});
+// Registered before the suites, so it runs after their own cleanup.
+afterAll(async () => {
+  await deleteByPrefix(admin, base);
+  await admin.quit();
+});
+
+async function cleanup(store: ConformanceStore) {
+  const s = store as unknown as RedisStore;
+  await deleteByPrefix(admin, s.prefix);
+  await deleteByPrefix(admin, s.userPrefix);
+  await Promise.resolve(clientOf.get(store)?.quit()).catch(() => {});
+}
+
+runConformance({
+  name: 'RedisStore (node-redis)',
+  async create(options) {
+    const client = await nodeRedis();
+    const store = new RedisStore({ client, prefix: `${base}nr${++n}:`, ...options }) as unknown as ConformanceStore;
+    clientOf.set(store, { quit: () => (client.isOpen ? client.quit() : undefined) });
+    return store;
+  },
+  dispose: cleanup,
+  async breakStore(store) {
+    (store as unknown as RedisStore & { client: NodeRedisClient }).client.destroy();
+  },
+});
+
+runConformance({
+  name: 'RedisStore (ioredis)',
+  async create(options) {
+    const client = await ioredis();
+    const store = new RedisStore({ client, prefix: `${base}io${++n}:`, ...options }) as unknown as ConformanceStore;
+    clientOf.set(store, { quit: () => (client.status === 'end' ? undefined : client.quit()) });
+    return store;
+  },
+  dispose: cleanup,
+  async breakStore(store) {
+    ((store as unknown as RedisStore).client as import('ioredis').Redis).disconnect();
+  },
+});
+
+describe('RedisStore: data layout and options', () => {
+  const stores: RedisStore[] = [];
+  const clients: Array<{ quit(): Promise<unknown> }> = [];
+  afterAll(async () => {
+    for (const s of stores) {
+      await deleteByPrefix(admin, s.prefix);
+      await deleteByPrefix(admin, s.userPrefix);
+      s.close();
+    }
+    for (const c of clients) await c.quit();
+  });
+  async function make(driver: 'node-redis' | 'ioredis', options: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}) {
+    const client = driver === 'node-redis' ? await nodeRedis() : await ioredis();
+    clients.push(client);
+    const store = new RedisStore({ client, prefix: `${base}opt${++n}:`, ...options });
+    stores.push(store);
+    return store;
+  }
+
+  for (const driver of ['node-redis', 'ioredis'] as const) {
+    describe(driver, () => {
+      it("stores connect-redis's layout: <prefix><id> holding the JSON record, expiring with the cookie", async () => {
+        const store = await make(driver);
+        const rec = record({ user: 'ann' }, 60_000);
+        await store.set('abc', rec);
+        expect(await admin.get(`${store.prefix}abc`)).toBe(JSON.stringify(rec));
+        const pttl = await admin.pTTL(`${store.prefix}abc`);
+        expect(pttl).toBeGreaterThan(55_000);
+        expect(pttl).toBeLessThanOrEqual(60_000);
+      });
+
+      it('uses ttl (seconds, or a function) when the cookie has no expiry, and deletes a record already expired', async () => {
+        const store = await make(driver, { ttl: 120 });
+        await store.set('noexp', { cookie: { originalMaxAge: null, path: '/' } } as SessionRecord);
+        const pttl = await admin.pTTL(`${store.prefix}noexp`);
+        expect(pttl).toBeGreaterThan(115_000);
+        expect(pttl).toBeLessThanOrEqual(120_000);
+
+        const fn = await make(driver, { ttl: (sess) => ((sess as any).long ? 1000 : 10) });
+        await fn.set('long', record({ long: true }));
+        expect(await admin.pTTL(`${fn.prefix}long`)).toBeGreaterThan(990_000);
+
+        await store.set('old', record({ a: 1 }));
+        await store.set('old', record({ a: 2 }, -5000));
+        expect(await admin.exists(`${store.prefix}old`)).toBe(0);
+      });
+
+      it('disableTTL stores without expiry and makes touch a no-op; disableTouch keeps the expiry', async () => {
+        const store = await make(driver, { disableTTL: true });
+        await store.set('forever', record());
+        expect(await admin.pTTL(`${store.prefix}forever`)).toBe(-1);
+        await store.touch('forever', record());
+        expect(await admin.pTTL(`${store.prefix}forever`)).toBe(-1);
+
+        const untouched = await make(driver, { disableTouch: true });
+        await untouched.set('t', record({}, 30_000));
+        await untouched.touch('t', record({}, 600_000));
+        expect(await admin.pTTL(`${untouched.prefix}t`)).toBeLessThanOrEqual(30_000);
+      });
+
+      it('touch renews the expiry without rewriting the record', async () => {
+        const store = await make(driver);
+        const rec = record({ a: 1 }, 30_000);
+        await store.set('t', rec);
+        await store.touch('t', { ...record({ a: 'changed' }, 600_000) });
+        expect(await admin.pTTL(`${store.prefix}t`)).toBeGreaterThan(500_000);
+        expect(await admin.get(`${store.prefix}t`)).toBe(JSON.stringify(rec));
+      });
+
+      it('getVersioned returns the exact stored text; setIfVersion writes only over it', async () => {
+        const store = await make(driver);
+        await store.set('v', record({ n: 1 }));
+        const loaded = (await store.getVersioned('v'))!;
+        expect(loaded.version).toBe(await admin.get(`${store.prefix}v`));
+        expect(loaded.record.n).toBe(1);
+
+        const next = record({ n: 2 });
+        const first = await store.setIfVersion('v', loaded.version, next);
+        expect(first).toEqual({ written: true, version: JSON.stringify(next) });
+        expect(await admin.pTTL(`${store.prefix}v`)).toBeGreaterThan(590_000);
+
+        // A stale version: nothing written, the current record returned for a merge.
+        const stale = await store.setIfVersion('v', loaded.version, record({ n: 3 }));
+        expect(stale).toMatchObject({ written: false, current: { record: { n: 2 }, version: JSON.stringify(next) } });
+        expect(JSON.parse((await admin.get(`${store.prefix}v`))!).n).toBe(2);
+
+        // A destroyed record is never recreated.
+        await store.destroy('v');
+        expect(await store.setIfVersion('v', JSON.stringify(next), record({ n: 4 }))).toEqual({ written: false, current: null });
+        expect(await admin.exists(`${store.prefix}v`)).toBe(0);
+        expect(await store.getVersioned('v')).toBeNull();
+      });
+
+      it('setIfVersion deletes a record whose new expiry has passed', async () => {
+        const store = await make(driver);
+        await store.set('s', record({ n: 1 }));
+        const { version } = (await store.getVersioned('s'))!;
+        expect(await store.setIfVersion('s', version, record({ n: 3 }, -1000))).toEqual({ written: false, current: null });
+        expect(await admin.exists(`${store.prefix}s`)).toBe(0);
+      });
+
+      it('reads unparseable or foreign values as no session', async () => {
+        const store = await make(driver);
+        await admin.set(`${store.prefix}junk`, '{not json');
+        await admin.set(`${store.prefix}nocookie`, '{"a":1}');
+        expect(await store.get('junk')).toBeNull();
+        expect(await store.getVersioned('nocookie')).toBeNull();
+        await admin.set(`${store.prefix}x`, 'v1');
+        expect(await store.setIfVersion('x', 'other', record())).toEqual({ written: false, current: null });
+      });
+
+      it('all() returns records with their id, as connect-redis; a custom serializer round-trips', async () => {
+        const serializer = {
+          stringify: (r: SessionRecord) => 'b64:' + Buffer.from(JSON.stringify(r)).toString('base64'),
+          parse: (t: string) => JSON.parse(Buffer.from(t.slice(4), 'base64').toString()),
+        };
+        const store = await make(driver, { serializer });
+        await store.set('one', record({ a: 1 }));
+        expect((await admin.get(`${store.prefix}one`))!.startsWith('b64:')).toBe(true);
+        expect(await store.get('one')).toMatchObject({ a: 1 });
+        const all = (await store.all()) as Array<SessionRecord & { id: string }>;
+        expect(all).toHaveLength(1);
+        expect(all[0]).toMatchObject({ id: 'one', a: 1 });
+        const { version } = (await store.getVersioned('one'))!;
+        expect((await store.setIfVersion('one', version, record({ a: 2 }))).written).toBe(true);
+        expect(await store.get('one')).toMatchObject({ a: 2 });
+      });
+
+      it('keeps a prefix with glob characters to its own keys', async () => {
+        const store = await make(driver, { prefix: `${base}g[l]o*b?${++n}:` });
+        const neighbour = await make(driver, { prefix: `${base}gLo-b!${n}:` });
+        await store.set('a', record());
+        await neighbour.set('b', record());
+        expect(await store.ids()).toEqual(['a']);
+        await store.clear();
+        expect(await neighbour.length()).toBe(1);
+      });
+
+      it('files sessions under their user in a set outside the session prefix, living as long as the longest session', async () => {
+        const store = await make(driver, { userId: (d) => (d as any).uid });
+        expect(store.userPrefix).toBe(store.prefix.replace(/:$/, '-user:'));
+        await store.set('long', record({ uid: 7 }, 600_000));
+        await store.set('short', record({ uid: 7 }, 60_000));
+        const key = `${store.userPrefix}7`;
+        expect((await admin.sMembers(key)).sort()).toEqual(['long', 'short']);
+        expect(await admin.pTTL(key)).toBeGreaterThan(590_000);
+        await store.touch('short', record({ uid: 7 }, 900_000));
+        expect(await admin.pTTL(key)).toBeGreaterThan(890_000);
+        // The index is no session: not listed, counted, nor returned.
+        expect((await store.ids()).sort()).toEqual(['long', 'short']);
+        expect(await store.length()).toBe(2);
+        await store.clear();
+        expect(await admin.exists(key)).toBe(0);
+      });
+    });
+  }
+
+  it('rejects bad options with a clear error', async () => {
+    const client = await nodeRedis();
+    clients.push(client);
+    expect(() => new RedisStore({} as any)).toThrow(/client option/);
+    expect(() => new RedisStore({ client: {} })).toThrow(/neither a node-redis nor an ioredis/);
+    expect(() => new RedisStore({ client, ttl: -1 })).toThrow(/ttl option/);
+    expect(() => new RedisStore({ client, scanCount: 0 })).toThrow(/scanCount/);
+    expect(() => new RedisStore({ client, commandTimeout: -5 })).toThrow(/commandTimeout/);
+    const io = await ioredis();
+    clients.push(io);
+    const prefixed = Object.assign(Object.create(Object.getPrototypeOf(io)), io, { options: { ...io.options, keyPrefix: 'x:' } });
+    expect(() => new RedisStore({ client: prefixed })).toThrow(/keyPrefix/);
+  });
+
+  it("listens for the client's errors so an unlistened error cannot crash the process", async () => {
+    const { createClient } = await import('redis');
+    const client = createClient({ url: 'redis://127.0.0.1:1' });
+    const store = new RedisStore({ client });
+    const seen: unknown[] = [];
+    store.on('error', (err) => seen.push(err));
+    client.emit('error', new Error('boom'));
+    expect(seen).toHaveLength(1);
+    store.close();
+    expect(client.listenerCount('error')).toBe(0);
+  });
+});
