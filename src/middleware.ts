@@ -130,6 +130,8 @@ class RequestSession implements SessionLifecycle {
   private gone = false;
   private loadedExpires: number | undefined;
   private touched = false;
+  /** The session and its state as measured by res.end, for the Set-Cookie decision that follows. */
+  private ending: { session: Session; state: SessionState } | undefined;
 
   constructor(
     private readonly settings: Settings,
@@ -149,39 +151,48 @@ class RequestSession implements SessionLifecycle {
     this.wrapEnd();
 
     if (!req.sessionID) {
-      this.generate().then(() => this.next(), (err) => this.next(err));
+      this.generate(false, this.next);
       return;
     }
-    this.load(req.sessionID).then(
-      (found) => (found ? this.next() : this.generate().then(() => this.next())),
-      (err) => this.next(err),
-    ).catch((err) => this.next(err));
+    this.load(req.sessionID, false, (err, found) => {
+      if (err) this.next(err);
+      else if (found) this.next();
+      else this.generate(false, this.next);
+    });
   }
 
-  /** Loads the session of `id` into req.session; false when there is none (or it is unreadable). */
-  private async load(id: string, reloading = false): Promise<boolean> {
+  /**
+   * Loads the session of `id` into req.session; `found` is false when there is none (or it is
+   * unreadable). Callback-driven, so a store that calls back synchronously is followed
+   * synchronously, as express-session does.
+   */
+  private load(id: string, reloading: boolean, done: (err: unknown, found?: boolean) => void): void {
     const { atomic, store } = this.settings;
-    let record: SessionRecord | null;
-    let version: string | undefined;
-    try {
-      if (atomic) {
-        const loaded = await atomic.getVersioned(id);
-        record = loaded ? loaded.record : null;
-        version = loaded?.version;
-      } else {
-        record = parseRecord(await call<SessionRecord | null | undefined>((cb) => store.get(id, cb)));
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') return false;
-      throw err;
+    if (atomic) {
+      atomic.getVersioned(id).then(
+        (loaded) => done(null, loaded ? this.inflate(id, loaded.record, loaded.version, reloading) : false),
+        (err) => done(err),
+      );
+      return;
     }
-    if (!record) return false;
-    this.inflate(id, record, version, reloading);
-    return true;
+    let called = false;
+    const got = (err: unknown, value?: unknown) => {
+      if (called) return;
+      called = true;
+      // A missing file is no session for file stores; a reload reports it as express-session does.
+      if (err && (reloading || (err as NodeJS.ErrnoException).code !== 'ENOENT')) return done(err);
+      const record = err ? null : parseRecord(value);
+      done(null, record ? this.inflate(id, record, undefined, reloading) : false);
+    };
+    try {
+      store.get(id, got);
+    } catch (err) {
+      got(err);
+    }
   }
 
   /** On a reload, what counts as modified or saved stays measured from the first load, as in express-session. */
-  private inflate(id: string, record: SessionRecord, version: string | undefined, reloading: boolean): void {
+  private inflate(id: string, record: SessionRecord, version: string | undefined, reloading: boolean): true {
     const sess = createSession(this.req, record);
     this.base = snapshot(sess);
     if (!reloading) {
@@ -194,20 +205,42 @@ class RequestSession implements SessionLifecycle {
     this.versionId = version === undefined ? undefined : id;
     const expires = sess.cookie.expires;
     this.loadedExpires = expires instanceof Date ? expires.getTime() : undefined;
+    return true;
   }
 
-  /** A new session with a new ID; the original ID stays, so a regenerated session counts as modified. */
-  private async generate(keepOriginal = false): Promise<void> {
-    const { req, settings } = this;
-    const id = await settings.genid(req);
+  /**
+   * A new session with a new ID, then `done`; a regenerated session keeps the original ID, so
+   * it counts as modified. Synchronous unless genid returns a Promise.
+   */
+  private generate(keepOriginal: boolean, done: (err?: unknown) => void): void {
+    let id: string | Promise<string>;
+    try {
+      id = this.settings.genid(this.req);
+    } catch (err) {
+      done(err);
+      return;
+    }
+    if (id && typeof (id as Promise<string>).then === 'function') {
+      (id as Promise<string>).then((value) => {
+        this.install(value, keepOriginal);
+        done();
+      }, done);
+      return;
+    }
+    this.install(id as string, keepOriginal);
+    done();
+  }
+
+  private install(id: string, keepOriginal: boolean): void {
+    const { req, settings, cookieOptions } = this;
     req.sessionID = id;
     const sess = new Session(req);
-    const cookie = new Cookie(this.cookieOptions);
+    const cookie = new Cookie(cookieOptions);
     sess.cookie = cookie;
-    if (this.cookieOptions.secure === 'auto' || this.cookieOptions.sameSite === 'auto') {
+    if (cookieOptions.secure === 'auto' || cookieOptions.sameSite === 'auto') {
       const secure = isSecure(req, settings.proxy);
-      if (this.cookieOptions.secure === 'auto') cookie.secure = secure;
-      if (this.cookieOptions.sameSite === 'auto') cookie.sameSite = secure ? 'none' : 'lax';
+      if (cookieOptions.secure === 'auto') cookie.secure = secure;
+      if (cookieOptions.sameSite === 'auto') cookie.sameSite = secure ? 'none' : 'lax';
     }
     req.session = sess;
     this.base = undefined;
@@ -220,8 +253,7 @@ class RequestSession implements SessionLifecycle {
     }
   }
 
-  private state(sess: Session): SessionState {
-    const current = snapshot(sess);
+  private state(sess: Session, current: Snapshot): SessionState {
     const sameId = this.originalId === sess.id;
     return {
       idIsString: typeof this.req.sessionID === 'string',
@@ -238,7 +270,9 @@ class RequestSession implements SessionLifecycle {
     const sess = req.session;
     if (!sess) return;
     if (typeof req.sessionID !== 'string') return;
-    if (!shouldSetCookie(this.state(sess), settings.policy, sess.cookie.expires != null)) return;
+    // During res.end the state was just measured; reuse it rather than serialize the session again.
+    const state = this.ending?.session === sess ? this.ending.state : this.state(sess, snapshot(sess));
+    if (!shouldSetCookie(state, settings.policy, sess.cookie.expires != null)) return;
     if (sess.cookie.secure && !isSecure(req, settings.proxy)) return;
     if (!this.touched) {
       sess.touch();
@@ -316,9 +350,11 @@ class RequestSession implements SessionLifecycle {
         sess.touch();
         self.touched = true;
       }
-      const state = self.state(sess);
+      const current = snapshot(sess);
+      const state = self.state(sess, current);
+      self.ending = { session: sess, state };
       if (shouldSave(state, settings.policy)) {
-        sess.save(done);
+        self.saveWith(sess, current, done);
         return writetop();
       }
       if (settings.storeCanTouch && shouldTouch(state, settings.policy) && self.touchIsDue(sess)) {
@@ -336,16 +372,23 @@ class RequestSession implements SessionLifecycle {
 
   // SessionLifecycle: what req.session's methods do during this request.
 
-  async save(sess: Session): Promise<void> {
-    const current = snapshot(sess);
+  save(sess: Session): Promise<void> {
+    return call<void>((cb) => this.saveWith(sess, snapshot(sess), cb));
+  }
+
+  /** Saves the session whole, as express-session does, or as a delta when the store is atomic. */
+  private saveWith(sess: Session, current: Snapshot, done: Callback): void {
     this.saved = current;
-    if (this.gone && sess.id === this.versionId) return;
-    const { atomic, store } = this.settings;
-    if (atomic && this.version !== undefined && sess.id === this.versionId) {
-      await this.saveMerged(atomic, sess, current);
+    if (this.gone && sess.id === this.versionId) {
+      done();
       return;
     }
-    await call<void>((cb) => store.set(sess.id, sess as unknown as SessionRecord, cb));
+    const { atomic, store } = this.settings;
+    if (atomic && this.version !== undefined && sess.id === this.versionId) {
+      this.saveMerged(atomic, sess, current).then(() => done(), done);
+      return;
+    }
+    store.set(sess.id, sess as unknown as SessionRecord, done);
   }
 
   /**
@@ -379,25 +422,25 @@ class RequestSession implements SessionLifecycle {
     throw new Error(`session ${sess.id} could not be saved: it kept changing (${MAX_MERGE_ATTEMPTS} attempts)`);
   }
 
-  async reload(sess: Session): Promise<void> {
-    if (!(await this.load(sess.id, true))) throw new Error('failed to load session');
+  reload(sess: Session): Promise<void> {
+    return call<void>((cb) =>
+      this.load(sess.id, true, (err, found) => cb(err ?? (found ? null : new Error('failed to load session')))),
+    );
   }
 
-  async regenerate(_sess: Session): Promise<void> {
+  /** Destroys the stored session, then makes a new one; a failed destroy is reported after. */
+  regenerate(_sess: Session): Promise<void> {
     const { req, settings } = this;
-    let failure: unknown;
-    try {
-      await call<void>((cb) => settings.store.destroy(req.sessionID!, cb));
-    } catch (err) {
-      failure = err;
-    }
-    await this.generate(true);
-    if (failure) throw failure;
+    return call<void>((cb) =>
+      settings.store.destroy(req.sessionID!, (destroyErr) => {
+        this.generate(true, (err) => cb(destroyErr ?? err));
+      }),
+    );
   }
 
-  async destroy(sess: Session): Promise<void> {
+  destroy(sess: Session): Promise<void> {
     delete this.req.session;
-    await call<void>((cb) => this.settings.store.destroy(sess.id, cb));
+    return call<void>((cb) => this.settings.store.destroy(sess.id, cb));
   }
 }
 

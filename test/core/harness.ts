@@ -302,7 +302,6 @@ function send(port: number, step: Step, cookie: string | undefined): Promise<Res
 /** Lets callbacks deferred past the response (next(err) after a failed save) run. */
 async function quiesce(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setTimeout(r, 5));
 }
 
 /** Runs a scenario with one library on one framework. */

@@ -230,7 +230,10 @@ for (const proxy of [true, false, undefined]) {
           name: `cookie ${JSON.stringify(cookie)}: ${label}`,
           options: cookieOpts(cookie, { proxy }),
           express: trust ? (app) => app.set('trust proxy', true) : undefined,
-          frameworks: trust ? ['express5', 'express4'] : undefined,
+          // Every combination on Express 5; the other servers get the combined one.
+          frameworks: 'secure' in cookie && 'sameSite' in cookie
+            ? (trust ? ['express5', 'express4'] : undefined)
+            : ['express5'],
           steps: [get('/set?a=1', { headers }), get('/view', { headers }), get('/set?b=2', { headers })],
         });
       }
