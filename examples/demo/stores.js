@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from 'sessionkit';
 
@@ -25,10 +24,9 @@ export async function openStore(name = 'sqlite', env = process.env) {
     }
     case 'sqlite': {
       const path = resolve(env.SQLITE_PATH || resolve(root, 'data/sessions.db'));
-      mkdirSync(dirname(path), { recursive: true });
       const { SQLiteStore } = await import('sessionkit/sqlite');
-      const store = new SQLiteStore({ path, userId });
-      return { name, label: `SQLiteStore (${path})`, store, close: async () => store.close?.() };
+      const store = await opened(new SQLiteStore({ path, userId }));
+      return { name, label: `SQLiteStore (${shortPath(path)})`, store, close: () => store.close() };
     }
     case 'redis': {
       const url = env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -48,14 +46,14 @@ export async function openStore(name = 'sqlite', env = process.env) {
     case 'postgres': {
       const connectionString = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
       const { PostgresStore } = await import('sessionkit/postgres');
-      const store = new PostgresStore({ connectionString, tableName: 'sessionkit_demo', createTable: true, userId });
-      return { name, label: `PostgresStore (${redact(connectionString)})`, store, close: async () => store.close?.() };
+      const store = await opened(new PostgresStore({ connectionString, tableName: 'sessionkit_demo', userId }));
+      return { name, label: `PostgresStore (${redact(connectionString)})`, store, close: () => store.close() };
     }
     case 'mysql': {
       const uri = env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/test';
       const { MySQLStore } = await import('sessionkit/mysql');
-      const store = new MySQLStore({ uri, tableName: 'sessionkit_demo', createTable: true, userId });
-      return { name, label: `MySQLStore (${redact(uri)})`, store, close: async () => store.close?.() };
+      const store = await opened(new MySQLStore({ uri, tableName: 'sessionkit_demo', userId }));
+      return { name, label: `MySQLStore (${redact(uri)})`, store, close: () => store.close() };
     }
     case 'cookie': {
       const { cookieSession } = await import('sessionkit/cookie');
@@ -67,6 +65,27 @@ export async function openStore(name = 'sqlite', env = process.env) {
     default:
       throw new Error(`SESSION_STORE must be one of ${storeNames.join(', ')}; got ${JSON.stringify(name)}`);
   }
+}
+
+/**
+ * Opens a SQL store now (they connect on first use), so that a wrong path or URL stops the
+ * demo at startup rather than failing its first request; its purge of expired sessions is
+ * the cheapest call that opens it and creates the table.
+ */
+async function opened(store) {
+  try {
+    await store.prune();
+    return store;
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** The path as the footer shows it: relative to the project when inside it. */
+function shortPath(path) {
+  const rel = relative(root, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 /** A connection URL without its password, for the page footer. */

@@ -1,5 +1,6 @@
 // The demo app in a real browser (Debian's Chromium driven by playwright-core), served in-process.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
@@ -11,11 +12,15 @@ let browser: Browser;
 let opened: OpenedStore;
 let server: { url: string; close: () => Promise<void> };
 let base: string;
+let dir: string;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  opened = await openStore('memory');
-  const app = createApp({ store: opened.store, storeLabel: opened.label, secret: 'browser test secret' });
+  // The store `npm start` uses, SQLite, with its file in a temp dir; the footer says what
+  // `npm start` shows, as the screenshot in README is of that.
+  dir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-browser-'));
+  opened = await openStore('sqlite', { SQLITE_PATH: join(dir, 'sessions.db') });
+  const app = createApp({ store: opened.store, storeLabel: 'SQLiteStore (data/sessions.db)', secret: 'browser test secret' });
   server = await listen(app);
   base = server.url;
   browser = await launchChromium();
@@ -25,6 +30,7 @@ afterAll(async () => {
   await browser?.close();
   await server?.close();
   await opened?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 beforeEach(async () => {
@@ -68,7 +74,7 @@ describe('demo app in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/dashboard');
     expect(await text(page, 'h1')).toBe('Welcome back, alice');
     expect(await page.locator('form[action="/logout"] button').textContent()).toBe('Log out');
-    expect(await text(page, '#store')).toContain('MemoryStore');
+    expect(await text(page, '#store')).toContain('SQLiteStore');
     // No fixation: the ID the browser held before logging in no longer names a session.
     const after = await sessionCookie(page);
     expect(after).toBeTruthy();
