@@ -204,7 +204,8 @@ describe('demo app in Chromium', () => {
     await logIn(other, base, 'alice', 'wonderland');
     const request = page.request;
 
-    for (const form of [{}, { _csrf: '' }, { _csrf: 'forged-token' }]) {
+    const forms: Record<string, string>[] = [{}, { _csrf: '' }, { _csrf: 'forged-token' }];
+    for (const form of forms) {
       const logout = await request.post(`${base}/logout`, { form, maxRedirects: 0 });
       expect(logout.status()).toBe(403);
       expect(await logout.text()).toContain('Invalid or missing CSRF token');
