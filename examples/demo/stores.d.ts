@@ -22,4 +22,8 @@ export interface OpenedStore {
   close(): Promise<void>;
 }
 
-export declare function openStore(name?: string, env?: Record<string, string | undefined>): Promise<OpenedStore>;
+export declare function openStore(
+  name?: string,
+  env?: Record<string, string | undefined>,
+  extra?: Record<string, unknown>,
+): Promise<OpenedStore>;

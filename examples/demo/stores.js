@@ -15,17 +15,18 @@ export const storeNames = ['sqlite', 'memory', 'redis', 'postgres', 'mysql', 'co
  * store's module, and so its database driver, is imported only when that store is chosen.
  * Resolves to `{ name, label, store, close }`; for cookie-only sessions, `store` is undefined
  * (the session lives in the browser) and `sessionMiddleware` is the factory to use instead.
+ * `extra` options go to the store's constructor (a table name or key prefix, say).
  */
-export async function openStore(name = 'sqlite', env = process.env) {
+export async function openStore(name = 'sqlite', env = process.env, extra = {}) {
   switch (name) {
     case 'memory': {
-      const store = new MemoryStore({ userId, max: 10_000 });
+      const store = new MemoryStore({ userId, max: 10_000, ...extra });
       return { name, label: 'MemoryStore (this process only)', store, close: async () => store.close() };
     }
     case 'sqlite': {
       const path = resolve(env.SQLITE_PATH || resolve(root, 'data/sessions.db'));
       const { SQLiteStore } = await import('sessionkit/sqlite');
-      const store = await opened(new SQLiteStore({ path, userId }));
+      const store = await opened(new SQLiteStore({ path, userId, ...extra }));
       return { name, label: `SQLiteStore (${shortPath(path)})`, store, close: () => store.close() };
     }
     case 'redis': {
@@ -34,7 +35,7 @@ export async function openStore(name = 'sqlite', env = process.env) {
       const client = createClient({ url });
       client.on('error', (err) => console.error('Redis:', err.message));
       await client.connect();
-      const store = new RedisStore({ client, prefix: 'sessionkit-demo:', userId });
+      const store = new RedisStore({ client, prefix: 'sessionkit-demo:', userId, ...extra });
       return {
         name, label: `RedisStore (${redact(url)})`, store,
         close: async () => {
@@ -46,13 +47,13 @@ export async function openStore(name = 'sqlite', env = process.env) {
     case 'postgres': {
       const connectionString = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
       const { PostgresStore } = await import('sessionkit/postgres');
-      const store = await opened(new PostgresStore({ connectionString, tableName: 'sessionkit_demo', userId }));
+      const store = await opened(new PostgresStore({ connectionString, tableName: 'sessionkit_demo', userId, ...extra }));
       return { name, label: `PostgresStore (${redact(connectionString)})`, store, close: () => store.close() };
     }
     case 'mysql': {
       const uri = env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/test';
       const { MySQLStore } = await import('sessionkit/mysql');
-      const store = await opened(new MySQLStore({ uri, tableName: 'sessionkit_demo', userId }));
+      const store = await opened(new MySQLStore({ uri, tableName: 'sessionkit_demo', userId, ...extra }));
       return { name, label: `MySQLStore (${redact(uri)})`, store, close: () => store.close() };
     }
     case 'cookie': {
