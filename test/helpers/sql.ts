@@ -16,10 +16,13 @@ export function uniqueTable(tag: string): string {
   return `sk_${tag}_${process.pid}_${randomBytes(3).toString('hex')}`;
 }
 
-/** An Express app over `store` whose `/count` adds one to a counter in the session. */
-export function counterApp(store: any) {
+/**
+ * An Express app over `store` whose `/count` adds one to a counter in the session; `factory`
+ * is sessionkit's `session` by default, or express-session for the migration tests.
+ */
+export function counterApp(store: any, factory: (options: any) => any = session) {
   const app = express();
-  app.use(session({ secret: 'sql-tests', resave: false, saveUninitialized: false, store, cookie: { maxAge: 600_000 } }));
+  app.use(factory({ secret: 'sql-tests', resave: false, saveUninitialized: false, store, cookie: { maxAge: 600_000 } }));
   app.get('/count', (req, res) => {
     const s = req.session as any;
     s.count = (s.count ?? 0) + 1;
