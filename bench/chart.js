@@ -31,7 +31,8 @@ export function renderChart(results) {
   parts.push(
     `<text x="16" y="${y}" font-size="12" fill="#4b5563">${escape(
       `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${config.tool}, ${config.connections} connections, ` +
-        `median of ${config.rounds} interleaved rounds of ${config.duration} s; ${results.generatedAt.slice(0, 10)}`,
+        `median of ${config.rounds} interleaved rounds of ${config.duration} s; ${results.generatedAt.slice(0, 10)}` +
+        (machine.loadAverageAtStart != null ? `; load average ${machine.loadAverageAtStart.toFixed(1)}–${machine.loadAverageAtEnd.toFixed(1)}` : ''),
     )}</text>`,
   );
   y += 14;

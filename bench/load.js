@@ -30,6 +30,18 @@ export async function startServer({ contender, scenario, prefix, execArgv = [] }
     contender,
     port,
     child,
+    /** The CPU time (user + system, microseconds) the server has used so far. */
+    cpu() {
+      return new Promise((resolve) => {
+        const onMessage = (m) => {
+          if (typeof m?.cpu !== 'number') return;
+          child.off('message', onMessage);
+          resolve(m.cpu);
+        };
+        child.on('message', onMessage);
+        child.send('cpu');
+      });
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
@@ -60,9 +72,12 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
  * Loads `path` for `duration` seconds with `connections` keep-alive connections, each with
  * its own session cookie when `cookies` are given (so concurrent writes never share a session).
  * Latencies are taken from each response's own timer, in microsecond resolution (autocannon's
- * histogram counts whole milliseconds, too coarse for a loopback server).
+ * histogram counts whole milliseconds, too coarse for a loopback server). `cpuPerRequest` is the
+ * server's CPU time per request in microseconds (its own process only, not Redis's).
  */
-export async function load({ port, path, cookies, duration, connections }) {
+export async function load({ server, path, cookies, duration, connections }) {
+  const { port } = server;
+  const cpuBefore = await server.cpu();
   let next = 0;
   const latencies = [];
   const instance = autocannon({
@@ -74,6 +89,7 @@ export async function load({ port, path, cookies, duration, connections }) {
   });
   instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
   const result = await instance;
+  const cpu = (await server.cpu()) - cpuBefore;
   const failures = result.non2xx + result.errors + result.timeouts;
   if (failures > 0) {
     throw new Error(
@@ -87,5 +103,6 @@ export async function load({ port, path, cookies, duration, connections }) {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     requests: result.requests.total,
+    cpuPerRequest: cpu / result.requests.total,
   };
 }

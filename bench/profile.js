@@ -117,8 +117,8 @@ async function main() {
         const server = await startServer({ contender: id, scenario, prefix, execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
         try {
           const cookies = scenario === 'new' || id === 'bare' ? undefined : await login(server.port, connections);
-          await load({ port: server.port, path: paths[scenario], cookies, duration: 2, connections });
-          const r = await load({ port: server.port, path: paths[scenario], cookies, duration, connections });
+          await load({ server, path: paths[scenario], cookies, duration: 2, connections });
+          const r = await load({ server, path: paths[scenario], cookies, duration, connections });
           console.log(`\n${id} ${scenario}: ${Math.round(r.rps)} req/s under the profiler`);
         } finally {
           await server.stop();

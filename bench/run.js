@@ -9,6 +9,7 @@
 // (BENCH_ROUNDS, 3), --connections (BENCH_CONNECTIONS, 10), --scenarios (BENCH_SCENARIOS,
 // read,write,new), --contenders (BENCH_CONTENDERS, all), --no-http, --no-stores, --no-save.
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.js';
@@ -99,18 +100,18 @@ async function runScenario(scenario, redis, notes) {
       const server = await startServer({ contender: id, scenario, prefix: `${runPrefix}${scenario}:${id}:` });
       servers.push(server);
       server.cookies = scenario !== 'new' && id !== 'bare' ? await login(server.port, config.connections) : undefined;
-      await load({ port: server.port, path: paths[scenario], cookies: server.cookies, duration: config.warmup, connections: config.connections });
+      await load({ server, path: paths[scenario], cookies: server.cookies, duration: config.warmup, connections: config.connections });
     }
     const rounds = Object.fromEntries(ids.map((id) => [id, []]));
     for (let round = 1; round <= config.rounds; round++) {
       for (const server of servers) {
         const result = await load({
-          port: server.port, path: paths[scenario], cookies: server.cookies, duration: config.duration, connections: config.connections,
+          server, path: paths[scenario], cookies: server.cookies, duration: config.duration, connections: config.connections,
         });
         rounds[server.contender].push(result);
         console.log(
           `  round ${round}  ${contenders[server.contender].label.padEnd(46)} ${fmt(result.rps).padStart(7)} req/s` +
-            `  p50 ${ms(result.p50).padStart(8)}  p99 ${ms(result.p99).padStart(8)}`,
+            `  p50 ${ms(result.p50).padStart(8)}  p99 ${ms(result.p99).padStart(8)}  CPU ${fmt(result.cpuPerRequest).padStart(4)} µs/req`,
         );
         // New sessions pile up in Redis; they are removed between measurements (not timed).
         if (scenario === 'new' && contenders[server.contender].store === 'redis') {
@@ -125,9 +126,14 @@ async function runScenario(scenario, redis, notes) {
   }
 }
 
-/** Medians over the rounds; ratios are medians of the per-round ratios (each round runs them all within seconds). */
+/**
+ * Medians over the rounds; ratios are medians of the per-round ratios (each round runs them all
+ * within seconds). The CPU ratios compare the server's CPU time per request the same way
+ * (other's / this one's, so that above 1 means cheaper, as with requests per second).
+ */
 function summarize(ids, rounds) {
   const perRound = (id, other) => median(rounds[id].map((r, i) => r.rps / rounds[other]?.[i]?.rps));
+  const perRoundCpu = (id, other) => median(rounds[id].map((r, i) => rounds[other]?.[i]?.cpuPerRequest / r.cpuPerRequest));
   const rows = ids.map((id) => {
     const c = contenders[id];
     return {
@@ -141,41 +147,51 @@ function summarize(ids, rounds) {
       ratioToBare: rounds.bare ? perRound(id, 'bare') : null,
       versus: c.versus && rounds[c.versus] ? c.versus : null,
       ratioToExpressSession: c.versus && rounds[c.versus] ? perRound(id, c.versus) : null,
+      cpuPerRequest: median(rounds[id].map((r) => r.cpuPerRequest)),
+      cpuRatioToBare: rounds.bare ? perRoundCpu(id, 'bare') : null,
+      cpuRatioToExpressSession: c.versus && rounds[c.versus] ? perRoundCpu(id, c.versus) : null,
       rounds: rounds[id],
     };
   });
   return { rows };
 }
 
+const ratio = (n) => (n == null || !Number.isFinite(n) ? '' : n.toFixed(2));
+
 function printTable(scenario, { rows }) {
   console.log(`\n${scenario}`);
-  console.log(`  ${'contender'.padEnd(46)} ${'req/s'.padStart(8)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'x bare'.padStart(7)} ${'x e-s'.padStart(6)}`);
+  console.log(
+    `  ${'contender'.padEnd(46)} ${'req/s'.padStart(8)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'x bare'.padStart(7)} ${'x e-s'.padStart(6)}` +
+      `   ${'CPU/req'.padStart(9)} ${'x bare'.padStart(7)} ${'x e-s'.padStart(6)}`,
+  );
   for (const r of rows) {
     console.log(
       `  ${r.label.padEnd(46)} ${fmt(r.rps).padStart(8)} ${ms(r.p50).padStart(9)} ${ms(r.p99).padStart(9)}` +
-        ` ${(r.ratioToBare == null ? '-' : r.ratioToBare.toFixed(2)).padStart(7)}` +
-        ` ${(r.ratioToExpressSession == null ? '' : r.ratioToExpressSession.toFixed(2)).padStart(6)}`,
+        ` ${ratio(r.ratioToBare).padStart(7)} ${ratio(r.ratioToExpressSession).padStart(6)}` +
+        `   ${(fmt(r.cpuPerRequest) + ' µs').padStart(9)} ${ratio(r.cpuRatioToBare).padStart(7)} ${ratio(r.cpuRatioToExpressSession).padStart(6)}`,
     );
   }
 }
 
-/** The issue's targets, as ratios measured in this run. */
+/** The issue's targets, as ratios measured in this run (by requests per second; by CPU per request alongside). */
 function targets(scenarios) {
   const row = (scenario, id) => scenarios[scenario]?.rows.find((r) => r.id === id);
   const out = [];
-  const vsBare = (scenario, id, target, text) => {
+  const check = (text, goal, measured, cpu) => {
+    out.push({ target: text, goal, measured: measured ?? null, cpu: cpu ?? null, met: measured == null ? null : measured >= goal });
+  };
+  const vsBare = (scenario, id, goal, text) => {
     const r = row(scenario, id);
-    out.push({ target: text, goal: target, measured: r?.ratioToBare ?? null, met: r ? r.ratioToBare >= target : null });
+    check(text, goal, r?.ratioToBare, r?.cpuRatioToBare);
   };
   vsBare('read', 'sk-memory', 0.9, 'read, MemoryStore: >= 0.90 of bare Express');
-  vsBare('read', 'sk-redis-touchafter', 0.85, `read, RedisStore + touchAfter: >= 0.85 of bare Express`);
+  vsBare('read', 'sk-redis-touchafter', 0.85, 'read, RedisStore + touchAfter: >= 0.85 of bare Express');
   vsBare('write', 'sk-memory', 0.85, 'write, MemoryStore: >= 0.85 of bare Express');
   vsBare('write', 'sk-redis', 0.75, 'write, RedisStore: >= 0.75 of bare Express');
   for (const scenario of Object.keys(lineup)) {
     for (const id of ['sk-memory', 'sk-redis']) {
       const r = row(scenario, id);
-      const text = `${scenario}, ${r?.label ?? id}: >= 1.3x express-session`;
-      out.push({ target: text, goal: 1.3, measured: r?.ratioToExpressSession ?? null, met: r?.ratioToExpressSession != null ? r.ratioToExpressSession >= 1.3 : null });
+      check(`${scenario}, ${contenders[id].label}: >= 1.3x express-session`, 1.3, r?.ratioToExpressSession, r?.cpuRatioToExpressSession);
     }
   }
   return out;
@@ -198,6 +214,7 @@ function deltaCost(scenarios) {
 async function main() {
   ensureBuilt();
   const info = await machine();
+  info.loadAverageAtStart = loadavg()[0];
   console.log(`sessionkit benchmark: ${info.cpu}, ${info.cores} cores, Node ${info.node}`);
   console.log(
     `${config.tool}, ${config.connections} connections, ${config.warmup} s warm-up, ` +
@@ -230,7 +247,11 @@ async function main() {
         const summary = await runScenario(scenario, redis, notes);
         if (summary) results.scenarios[scenario] = summary;
       }
-      console.log(`\nMedians of ${config.rounds} rounds; "x bare" and "x e-s" are medians of per-round ratios to bare Express and to express-session with the same kind of store.`);
+      console.log(
+        `\nMedians of ${config.rounds} rounds. "x bare" and "x e-s": medians of per-round ratios to bare Express and to` +
+          '\nexpress-session with the same kind of store; first by requests per second, then by the server\'s CPU time' +
+          '\nper request (bare\'s or express-session\'s over this one\'s: above 1 is cheaper), which other load on the machine moves less.',
+      );
       for (const [scenario, summary] of Object.entries(results.scenarios)) printTable(scenario, summary);
       results.deltaCost = deltaCost(results.scenarios);
       if (results.deltaCost.length) {
@@ -242,8 +263,8 @@ async function main() {
       results.targets = targets(results.scenarios);
       console.log('\ntargets');
       for (const t of results.targets) {
-        const measured = t.measured == null ? 'not measured' : t.measured.toFixed(2);
-        console.log(`  ${t.met == null ? '?' : t.met ? 'met    ' : 'not met'}  ${t.target}: ${measured}`);
+        const measured = t.measured == null ? 'not measured' : `${t.measured.toFixed(2)} (by CPU per request: ${ratio(t.cpu)})`;
+        console.log(`  ${t.met == null ? '?      ' : t.met ? 'met    ' : 'not met'}  ${t.target}: ${measured}`);
       }
     }
     if (!flags['no-stores']) {
@@ -252,6 +273,8 @@ async function main() {
   } finally {
     if (!interrupted) await cleanup();
   }
+  info.loadAverageAtEnd = loadavg()[0];
+  console.log(`\nload average (1 min) at start ${info.loadAverageAtStart.toFixed(1)}, at end ${info.loadAverageAtEnd.toFixed(1)}, on ${info.cores} cores`);
   results.notes = [...notes];
   if (results.notes.length) {
     console.log('\nnotes');

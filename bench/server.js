@@ -1,7 +1,7 @@
 // One contender: an Express 5 app on a free loopback port, run as a child of run.js (or
 // profile.js), which tells it what to be through BENCH_SERVER (JSON: contender, scenario,
-// prefix) and hears back its port over IPC. The message 'exit' ends it cleanly (so that
-// --cpu-prof writes its profile).
+// prefix) and hears back its port over IPC. The message 'cpu' asks for its CPU time; 'exit'
+// ends it cleanly (so that --cpu-prof writes its profile).
 import express from 'express';
 import { contenders } from './contenders.js';
 import { loginData } from './common.js';
@@ -62,6 +62,13 @@ const server = app.listen(0, '127.0.0.1', () => {
 server.keepAliveTimeout = 60_000;
 
 process.on('message', async (message) => {
+  // CPU time this process has used, in microseconds: the load generator asks before and after a
+  // measurement, for the CPU cost per request, which other load on the machine barely moves.
+  if (message === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send({ cpu: user + system });
+    return;
+  }
   if (message !== 'exit') return;
   server.close();
   server.closeAllConnections();
