@@ -136,7 +136,9 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     const sessions = listable
       ? await store.listUserSessions(s.username)
       : [{ id: req.sessionID, data: s }];
-    sessions.sort((a, b) => (b.data.startedAt ?? 0) - (a.data.startedAt ?? 0));
+    // This browser first, then the most recently used.
+    const rank = ({ id, data }) => (id === req.sessionID ? Infinity : Number(data.lastSeen) || 0);
+    sessions.sort((a, b) => rank(b) - rank(a));
     const ended = Number(req.query.ended);
     const others = sessions.length - 1;
     render(req, res, 'Your sessions', html`<section>

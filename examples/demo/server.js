@@ -25,13 +25,15 @@ try {
 
 const { store, sessionMiddleware, label } = opened;
 const app = createApp({ store, sessionMiddleware, storeLabel: label, secret });
-const server = app.listen(port, env.HOST || undefined, (err) => {
+const host = env.HOST || undefined;
+const server = app.listen(port, host, (err) => {
   if (err) {
     console.error(`Could not listen on port ${port}: ${err.message}`);
     process.exit(1);
   }
   const { port: actual } = server.address();
-  console.log(`sessionkit demo on http://localhost:${actual} (sessions: ${label})`);
+  const shown = !host || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  console.log(`sessionkit demo on http://${shown}:${actual} (sessions: ${label})`);
 });
 
 let closing = false;

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createApp } from '../../examples/demo/app.js';
 import { openStore, type OpenedStore, type StoreName } from '../../examples/demo/stores.js';
 
@@ -144,5 +144,44 @@ describe('bad requests', () => {
   test('a forged or unsigned session cookie is no session', async () => {
     await request(app).get('/dashboard').set('Cookie', 'sessionkit.demo=s%3Aforged.signature').expect(200, /Please log in/);
     await request(app).get('/dashboard').set('Cookie', 'sessionkit.demo=plain').expect(200, /Please log in/);
+  });
+});
+
+describe('last used', () => {
+  let opened: OpenedStore;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    opened = await openStore('memory');
+    app = createApp({ store: opened.store, storeLabel: opened.label, secret: 'last used secret' });
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  afterAll(() => opened.close());
+
+  test('is written at most once a minute, and shown with when the session started', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const start = Date.parse('2026-03-01T10:00:00Z');
+    vi.setSystemTime(start);
+    const agent = request.agent(app);
+    expect((await logIn(agent, 'alice', 'wonderland')).status).toBe(303);
+    const lastSeen = async () => (await opened.store!.listUserSessions('alice'))[0]!.data.lastSeen;
+    expect(await lastSeen()).toBe(start);
+
+    vi.setSystemTime(start + 30_000);
+    await agent.get('/dashboard').expect(200);
+    expect(await lastSeen()).toBe(start);
+
+    vi.setSystemTime(start + 5 * 60_000);
+    await agent.get('/dashboard').expect(200);
+    expect(await lastSeen()).toBe(start + 5 * 60_000);
+
+    vi.setSystemTime(start + 7 * 60_000);
+    const page = await agent.get('/sessions').expect(200);
+    expect(page.text).toMatch(/Started <time datetime="2026-03-01T10:00:00.000Z"[^>]*>7 minutes ago<\/time>/);
+    expect(page.text).toMatch(/last used <time datetime="2026-03-01T10:05:00.000Z"[^>]*>2 minutes ago<\/time>/);
   });
 });
