@@ -38,14 +38,13 @@ export class Session {
   declare readonly id: string;
   declare readonly req: any;
   declare cookie: Cookie;
-  [key: string]: any;
 
   constructor(req: any, data?: object | null) {
     Object.defineProperty(this, 'req', { value: req });
     Object.defineProperty(this, 'id', { value: req.sessionID });
     if (typeof data === 'object' && data !== null) {
       for (const prop in data) {
-        if (!(prop in this)) this[prop] = (data as Record<string, unknown>)[prop];
+        if (!(prop in this)) (this as Record<string, unknown>)[prop] = (data as Record<string, unknown>)[prop];
       }
     }
   }

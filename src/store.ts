@@ -113,12 +113,11 @@ function isRecord(value: unknown): value is SessionRecord {
  * `util.inherits(MyStore, Store)`, as well as with `class extends Store`.
  */
 export interface Store extends EventEmitter {
-  get(sid: string): Promise<SessionRecord | null | undefined>;
-  get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
-  set(sid: string, session: SessionRecord): Promise<void>;
-  set(sid: string, session: SessionRecord, callback: Callback): void;
-  destroy(sid: string): Promise<void>;
-  destroy(sid: string, callback: Callback): void;
+  // One loose signature per method, so that a callback-only store (as written for
+  // express-session) and a store with Promise overloads both type-check as subclasses.
+  get(sid: string, callback?: Callback<any>): any;
+  set(sid: string, session: SessionRecord, callback?: Callback): any;
+  destroy(sid: string, callback?: Callback): any;
   touch?(sid: string, session: SessionRecord, callback?: Callback): any;
   all?(callback?: Callback<any>): any;
   length?(callback?: Callback<number>): any;
