@@ -2,15 +2,18 @@
  * Moving between express-session + connect-redis and sessionkit + RedisStore on the same Redis:
  * nobody is logged out, either way. Also connect-redis itself as a store of sessionkit.
  */
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express from 'express';
-import expressSession from 'express-session';
 import request from 'supertest';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import session from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis.js';
 import { deleteByPrefix, ioredis, nodeRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis.js';
 import type { Redis } from 'ioredis';
+
+// express-session ships no types (and @types/express-session is not installed).
+const expressSession = createRequire(import.meta.url)('express-session') as (options: object) => express.RequestHandler;
 
 const prefix = uniquePrefix('redis-connect');
 const secret = 'migration secret';
