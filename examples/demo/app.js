@@ -91,6 +91,9 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     res.redirect(303, '/dashboard');
   });
 
+  // Reloading the page after a failed login, or typing the address, lands on the form.
+  app.get('/login', (req, res) => res.redirect(303, '/'));
+
   app.get('/dashboard', (req, res) => {
     const s = req.session;
     if (!s.username) {

@@ -40,8 +40,13 @@ let closing = false;
 async function shutdown() {
   if (closing) return;
   closing = true;
-  server.closeIdleConnections?.();
-  server.close();
+  // Requests in flight finish (and save their sessions) before the store closes; idle
+  // keep-alive connections are closed at once, and nothing waits more than five seconds.
+  await new Promise((resolve) => {
+    server.close(resolve);
+    server.closeIdleConnections();
+    setTimeout(resolve, 5000).unref();
+  });
   await opened.close().catch((err) => console.error(err));
   process.exit(0);
 }

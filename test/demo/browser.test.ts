@@ -52,6 +52,12 @@ async function device(userAgent = userAgents.chrome): Promise<Page> {
 
 const text = async (page: Page, selector: string) => (await page.textContent(selector))?.trim();
 
+/** The session ID in a signed cookie value (`s:<id>.<signature>`). */
+function idOf(cookie: string): string {
+  const value = decodeURIComponent(cookie);
+  return value.slice(2, value.lastIndexOf('.'));
+}
+
 async function sessionCookie(page: Page): Promise<string | undefined> {
   return (await page.context().cookies()).find((c) => c.name === cookieName)?.value;
 }
@@ -79,6 +85,8 @@ describe('demo app in Chromium', () => {
     const after = await sessionCookie(page);
     expect(after).toBeTruthy();
     expect(after).not.toBe(before);
+    expect(await opened.store!.get(idOf(before!))).toBeFalsy();
+    expect(await opened.store!.get(idOf(after!))).toMatchObject({ username: 'alice' });
     expect(await opened.store!.listUserSessions('alice')).toHaveLength(1);
   });
 
