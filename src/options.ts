@@ -42,9 +42,9 @@ function fail(option: string, accepted: string, value: unknown): never {
   throw new TypeError(`${option} option must be ${accepted}; got ${shown}`);
 }
 
-function checkBoolean(options: Record<string, unknown>, key: string): void {
+function checkBoolean(options: Record<string, unknown>, key: string, prefix = ''): void {
   const value = options[key];
-  if (value !== undefined && typeof value !== 'boolean') fail(key, 'true or false', value);
+  if (value !== undefined && typeof value !== 'boolean') fail(prefix + key, 'true or false', value);
 }
 
 let warnedDeprecated = false;
@@ -98,7 +98,7 @@ function validateCookieOptions(c: CookieOptions): void {
   }
   if (c.path !== undefined && typeof c.path !== 'string') fail('cookie.path', 'a string', c.path);
   if (c.domain !== undefined && typeof c.domain !== 'string') fail('cookie.domain', 'a string', c.domain);
-  for (const key of ['httpOnly', 'partitioned']) checkBoolean(c, key);
+  for (const key of ['httpOnly', 'partitioned']) checkBoolean(c, key, 'cookie.');
   if (c.secure !== undefined && typeof c.secure !== 'boolean' && c.secure !== 'auto') {
     fail('cookie.secure', "true, false or 'auto'", c.secure);
   }
