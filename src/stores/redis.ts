@@ -20,7 +20,10 @@ export interface RedisStoreOptions extends UserIndexOptions {
   client: object;
   /** Prefix of the session keys. Default `sess:` (connect-redis's). */
   prefix?: string;
-  /** Prefix of the user index keys (one set per user). Default: `prefix` with `-user:` for its last `:` (`sess-user:`). */
+  /**
+   * Prefix of the user index keys (one set per user), which must not start with `prefix`.
+   * Default: `prefix` with its final `:` made `-user:` (`sess:` gives `sess-user:`), else `sessionkit-user:<prefix>:`.
+   */
   userPrefix?: string;
   /** Seconds a session lives when its cookie has no expiry, or a function of the session returning seconds. Default 86400. */
   ttl?: number | ((session: SessionRecord) => number);
@@ -91,7 +94,7 @@ type SendToNode = (args: string[], signal: AbortSignal) => Promise<unknown>;
 interface Driver {
   send: Send;
   /** One sender per master: the client itself, or each master of a cluster. */
-  masters(): Promise<SendToNode[]>;
+  masters(signal: AbortSignal): Promise<SendToNode[]>;
   cluster: boolean;
 }
 
@@ -117,18 +120,23 @@ function detectDriver(client: any): Driver {
       return {
         cluster: true,
         send: (_key, args, signal) => send(args, signal),
-        masters: async () => client.nodes('master').map((node: any) => (args: string[]) => node.call(...args)),
+        masters: async (signal) => {
+          // Before the cluster is ready its node list is empty, which would read as no sessions.
+          if (client.status !== 'ready') await gate.wait(signal);
+          return client.nodes('master').map((node: any) => (args: string[]) => node.call(...args));
+        },
       };
     }
     return { cluster: false, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
   }
   // node-redis v4/v5: an abort signal takes a timed-out command out of the offline queue.
   if (typeof client.sendCommand === 'function' && 'isOpen' in client) {
-    const nodeSend = (target: any): SendToNode => (args, signal) => target.sendCommand(args, { abortSignal: signal });
+    // `abortSignal` is node-redis v5's name for it, `signal` v4's.
+    const nodeSend = (target: any): SendToNode => (args, signal) => target.sendCommand(args, { abortSignal: signal, signal });
     if (Array.isArray(client.masters) && typeof client.nodeClient === 'function') {
       return {
         cluster: true,
-        send: (key, args, signal) => client.sendCommand(key, false, args, { abortSignal: signal }),
+        send: (key, args, signal) => client.sendCommand(key, false, args, { abortSignal: signal, signal }),
         masters: () => Promise.all(client.masters.map(async (m: unknown) => nodeSend(await client.nodeClient(m)))),
       };
     }
@@ -206,9 +214,10 @@ export class RedisStore extends Store {
     this.client = o.client;
     this.prefix = o.prefix ?? 'sess:';
     if (typeof this.prefix !== 'string') throw new TypeError('RedisStore: prefix option must be a string');
-    this.userPrefix = o.userPrefix ?? this.prefix.replace(/:?$/, '-user:');
-    if (typeof this.userPrefix !== 'string' || this.userPrefix === this.prefix) {
-      throw new TypeError('RedisStore: userPrefix option must be a string other than prefix');
+    // Outside the session prefix, so SCANs for sessions never meet the index (nor do connect-redis's).
+    this.userPrefix = o.userPrefix ?? (this.prefix.endsWith(':') ? `${this.prefix.slice(0, -1)}-user:` : `sessionkit-user:${this.prefix}:`);
+    if (typeof this.userPrefix !== 'string' || (this.prefix !== '' && this.userPrefix.startsWith(this.prefix))) {
+      throw new TypeError(`RedisStore: userPrefix option must be a string that does not start with prefix (${this.prefix})`);
     }
     this.ttl = o.ttl ?? 86400;
     if (typeof this.ttl !== 'function' && !(typeof this.ttl === 'number' && this.ttl > 0 && Number.isFinite(this.ttl))) {
@@ -244,11 +253,15 @@ export class RedisStore extends Store {
     return this.prefix + sid;
   }
 
-  /** Sends one command, failing after `commandTimeout` ms, when the command is also withdrawn. */
+  /** Sends one command (to `key`'s master, or to the node `to`), bounded by `commandTimeout`. */
   private send(key: string | undefined, args: string[], to?: SendToNode): Promise<any> {
+    return this.bounded((signal) => (to ? to(args, signal) : this.driver.send(key, args, signal)));
+  }
+
+  /** Fails after `commandTimeout` ms, aborting `signal` so the driver withdraws what it still holds. */
+  private bounded<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
-    const { signal } = controller;
-    const sent = to ? to(args, signal) : this.driver.send(key, args, signal);
+    const sent = run(controller.signal);
     if (!this.commandTimeout) return sent;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -381,7 +394,7 @@ export class RedisStore extends Store {
   private async keys(prefix: string): Promise<string[]> {
     const match = escapeGlob(prefix) + '*';
     const found = new Set<string>();
-    for (const node of await this.driver.masters()) {
+    for (const node of await this.bounded((signal) => this.driver.masters(signal))) {
       let cursor = '0';
       do {
         const [next, keys] = (await this.send(undefined, ['SCAN', cursor, 'MATCH', match, 'COUNT', String(this.scanCount)], node)) as [string, string[]];

@@ -219,6 +219,8 @@ describe('RedisStore: data layout and options', () => {
     expect(() => new RedisStore({ client, ttl: -1 })).toThrow(/ttl option/);
     expect(() => new RedisStore({ client, scanCount: 0 })).toThrow(/scanCount/);
     expect(() => new RedisStore({ client, commandTimeout: -5 })).toThrow(/commandTimeout/);
+    expect(() => new RedisStore({ client, prefix: 'a:', userPrefix: 'a:users:' })).toThrow(/userPrefix/);
+    expect(new RedisStore({ client, prefix: 'app' }).userPrefix).toBe('sessionkit-user:app:');
     const io = await ioredis();
     clients.push(io);
     const prefixed = Object.assign(Object.create(Object.getPrototypeOf(io)), io, { options: { ...io.options, keyPrefix: 'x:' } });
