@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import express from 'express';
-import session from 'sessionkit';
+import session, { MemoryStore } from 'sessionkit';
 import { checkPassword } from './accounts.js';
 import { describeBrowser } from './browser.js';
+import { userId } from './stores.js';
 import { html } from './html.js';
 import {
   csrfField, expiresIn, intro, loginForm, logoutButton, page, pleaseLogIn, when,
@@ -21,7 +22,7 @@ const lastSeenEvery = 60 * 1000;
  * The demo app: login, a visit counter and the list of one's sessions on every device.
  *
  * - `store`: a sessionkit store (its `listUserSessions` and `destroyUserSessions` power the
- *   sessions page), or none with `sessionMiddleware` for cookie-only sessions.
+ *   sessions page); by default a MemoryStore. None with `sessionMiddleware`.
  * - `sessionMiddleware`: a factory taking the session options, used instead of
  *   `session()` (the cookie-only sessions of `sessionkit/cookie`).
  * - `storeLabel`: what the footer says about the store.
@@ -29,6 +30,7 @@ const lastSeenEvery = 60 * 1000;
  */
 export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore', secret } = {}) {
   if (!secret) throw new Error('createApp needs a secret');
+  store ??= sessionMiddleware ? undefined : new MemoryStore({ userId });
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -125,7 +127,7 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
   <h1>Visit counter</h1>
   <p class="big" id="visits">${message}</p>
   <p>Reload the page: the count lives in your session, on the server, not in the browser.</p>
-  <p class="muted">It keeps counting across logins only until you log in or out: both start a new session.</p>
+  <p class="muted">Logging in or out starts a new session, so the count starts again.</p>
 </section>`);
   });
 
@@ -142,12 +144,12 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     // This browser first, then the most recently used.
     const rank = ({ id, data }) => (id === req.sessionID ? Infinity : Number(data.lastSeen) || 0);
     sessions.sort((a, b) => rank(b) - rank(a));
-    const ended = Number(req.query.ended);
+    const { ended } = req.query;
     const others = sessions.length - 1;
     render(req, res, 'Your sessions', html`<section>
   <h1>Your sessions</h1>
-  ${Number.isSafeInteger(ended) && ended >= 0 && typeof req.query.ended === 'string'
-    ? html`<p class="notice" role="status">Logged out ${ended} other ${ended === 1 ? 'session' : 'sessions'}.</p>` : ''}
+  ${typeof ended === 'string' && /^\d{1,9}$/.test(ended)
+    ? html`<p class="notice" role="status">Logged out ${Number(ended)} other ${ended === '1' ? 'session' : 'sessions'}.</p>` : ''}
   <p>Every browser where <strong>${s.username}</strong> is logged in has its own session.</p>
   <ul class="sessions">${sessions.map((entry) => sessionItem(entry, req.sessionID))}</ul>
   ${listable
@@ -155,8 +157,11 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     ${csrfField(csrfToken(req))}
     <button type="submit" class="secondary"${others ? '' : html` disabled`}>Log out other devices</button>
   </form>`
-    : html`<p class="muted">With cookie-only sessions the session lives in each browser, so the server
-  can neither list nor end the sessions of other devices.</p>`}
+    : sessionMiddleware
+      ? html`<p class="muted">With cookie-only sessions the session lives in each browser, so the server
+  can neither list nor end the sessions of other devices.</p>`
+      : html`<p class="muted">This store keeps no index of sessions by user (its <code>userId</code> option),
+  so only this session is shown.</p>`}
 </section>`);
   });
 

@@ -116,15 +116,16 @@ describe.each(cases)('demo on $name', ({ name, extra, env, label }) => {
 });
 
 describe('bad requests', () => {
-  let opened: OpenedStore;
-  let app: ReturnType<typeof createApp>;
+  // With no store given, the app keeps sessions in a MemoryStore of its own.
+  const app = createApp({ secret: 'bad requests secret' });
 
-  beforeAll(async () => {
-    opened = await openStore('memory');
-    app = createApp({ store: opened.store, storeLabel: opened.label, secret: 'bad requests secret' });
+  test('the app works with its default store', async () => {
+    const agent = request.agent(app);
+    expect((await logIn(agent, 'bob', 'builder')).status).toBe(303);
+    const page = await agent.get('/sessions').expect(200);
+    expect(page.text.match(/data-session="/g)).toHaveLength(1);
+    expect(page.text).toContain('Session store: <span id="store">MemoryStore</span>');
   });
-
-  afterAll(() => opened.close());
 
   test('odd input gets a clear answer, never a crash or a stack trace', async () => {
     const agent = request.agent(app);
