@@ -22,6 +22,8 @@ export class MemoryStore extends Store {
   /** Session ID to stored text, in least- to most-recently-used order. */
   sessions = new Map<string, string>();
   private readonly users = new Map<string, Set<string>>();
+  /** The user each session is filed under, so a session leaving the store leaves the index too. */
+  private readonly userOf = new Map<string, string>();
   private readonly userId: MemoryStoreOptions['userId'];
   private timer: NodeJS.Timeout | undefined;
 
@@ -46,8 +48,23 @@ export class MemoryStore extends Store {
   prune(): void {
     const now = Date.now();
     for (const [sid, text] of this.sessions) {
-      if (isExpired(parseRecord(text), now)) this.sessions.delete(sid);
+      if (isExpired(parseRecord(text), now)) this.drop(sid);
     }
+  }
+
+  /** Removes a session and its entry in the user index. */
+  private drop(sid: string): void {
+    this.sessions.delete(sid);
+    this.unfile(sid);
+  }
+
+  private unfile(sid: string): void {
+    const user = this.userOf.get(sid);
+    if (user === undefined) return;
+    this.userOf.delete(sid);
+    const ids = this.users.get(user);
+    ids?.delete(sid);
+    if (ids?.size === 0) this.users.delete(user);
   }
 
   /** Stops the sweep timer. */
@@ -61,7 +78,7 @@ export class MemoryStore extends Store {
     if (text === undefined) return null;
     const record = parseRecord(text);
     if (!record || isExpired(record)) {
-      this.sessions.delete(sid);
+      this.drop(sid);
       return null;
     }
     // Most recently used goes last.
@@ -75,14 +92,17 @@ export class MemoryStore extends Store {
     this.sessions.delete(sid);
     this.sessions.set(sid, text);
     while (this.sessions.size > this.max) {
-      const oldest = this.sessions.keys().next().value as string;
-      this.sessions.delete(oldest);
+      this.drop(this.sessions.keys().next().value as string);
     }
     const user = userKeyOf(this.userId, record);
-    if (user !== undefined) {
-      let ids = this.users.get(user);
-      if (!ids) this.users.set(user, (ids = new Set()));
-      ids.add(sid);
+    if (user !== this.userOf.get(sid)) {
+      this.unfile(sid);
+      if (user !== undefined) {
+        let ids = this.users.get(user);
+        if (!ids) this.users.set(user, (ids = new Set()));
+        ids.add(sid);
+        this.userOf.set(sid, user);
+      }
     }
     return text;
   }
@@ -103,7 +123,7 @@ export class MemoryStore extends Store {
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback): void;
   destroy(sid: string, callback?: Callback): any {
-    this.sessions.delete(sid);
+    this.drop(sid);
     return settle(Promise.resolve(), callback);
   }
 
@@ -124,7 +144,7 @@ export class MemoryStore extends Store {
     for (const [sid, text] of this.sessions) {
       const record = parseRecord(text);
       if (record && !isExpired(record, now)) out[sid] = record;
-      else this.sessions.delete(sid);
+      else this.drop(sid);
     }
     return settle(Promise.resolve(out), callback);
   }
@@ -140,6 +160,7 @@ export class MemoryStore extends Store {
   clear(callback?: Callback): any {
     this.sessions.clear();
     this.users.clear();
+    this.userOf.clear();
     return settle(Promise.resolve(), callback);
   }
 
@@ -164,11 +185,14 @@ export class MemoryStore extends Store {
       remove: async (user, ids) => {
         const set = this.users.get(user);
         if (!set) return;
-        for (const id of ids) set.delete(id);
+        for (const id of ids) {
+          set.delete(id);
+          if (this.userOf.get(id) === user) this.userOf.delete(id);
+        }
         if (set.size === 0) this.users.delete(user);
       },
       load: async (id) => this.read(id)?.record ?? null,
-      destroy: async (id) => void this.sessions.delete(id),
+      destroy: async (id) => this.drop(id),
     };
   }
 
