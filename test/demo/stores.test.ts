@@ -9,6 +9,7 @@ import { createApp } from '../../examples/demo/app.js';
 import { openStore, type OpenedStore, type StoreName } from '../../examples/demo/stores.js';
 
 const run = randomBytes(4).toString('hex');
+const table = `demo_test_${run}`;
 const dir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-stores-'));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,8 +26,32 @@ const cases: Case[] = [
   { name: 'memory', extra: {}, env: {}, label: 'MemoryStore' },
   { name: 'sqlite', extra: {}, env: { SQLITE_PATH: join(dir, 'sessions.db') }, label: 'SQLiteStore' },
   { name: 'redis', extra: { prefix: `demo-test-${run}:` }, env: process.env, label: 'RedisStore' },
+  { name: 'postgres', extra: { tableName: table }, env: process.env, label: 'PostgresStore' },
+  { name: 'mysql', extra: { tableName: table }, env: process.env, label: 'MySQLStore' },
   { name: 'cookie', extra: {}, env: {}, label: 'cookie-only sessions' },
 ];
+
+/** Drops the tables this run created (the sessions table and its user index). */
+async function dropTables(name: StoreName): Promise<void> {
+  if (name === 'postgres') {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test' });
+    await client.connect();
+    try {
+      await client.query(`DROP TABLE IF EXISTS "${table}_users", "${table}"`);
+    } finally {
+      await client.end();
+    }
+  } else if (name === 'mysql') {
+    const mysql = await import('mysql2/promise');
+    const connection = await mysql.createConnection(process.env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/test');
+    try {
+      await connection.query(`DROP TABLE IF EXISTS \`${table}_users\`, \`${table}\``);
+    } finally {
+      await connection.end();
+    }
+  }
+}
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -58,6 +83,7 @@ describe.each(cases)('demo on $name', ({ name, extra, env, label }) => {
   afterAll(async () => {
     if (name === 'redis') await (opened.store as unknown as { clear(): Promise<void> }).clear();
     await opened?.close();
+    await dropTables(name);
   });
 
   test('log in, count visits, list sessions, log out other devices, log out', async () => {
