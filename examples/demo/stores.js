@@ -32,9 +32,15 @@ export async function openStore(name = 'sqlite', env = process.env, extra = {}) 
     case 'redis': {
       const url = env.REDIS_URL || 'redis://127.0.0.1:6379';
       const [{ createClient }, { RedisStore }] = await Promise.all([import('redis'), import('sessionkit/redis')]);
-      const client = createClient({ url });
-      client.on('error', (err) => console.error('Redis:', err.message));
+      // Unreachable at startup: stop with the error. Lost later: keep reconnecting, as a server should.
+      let connected = false;
+      const reconnectStrategy = (retries, cause) => (connected ? Math.min(retries * 200, 5000) : cause);
+      const client = createClient({ url, socket: { reconnectStrategy } });
+      client.on('error', (err) => {
+        if (connected) console.error('Redis:', err.message);
+      });
       await client.connect();
+      connected = true;
       const store = new RedisStore({ client, prefix: 'sessionkit-demo:', userId, ...extra });
       return {
         name, label: `RedisStore (${redact(url)})`, store,

@@ -72,6 +72,21 @@ describe('the demo server process', () => {
     expect(failure.message).toContain('SESSION_STORE must be one of sqlite, memory, redis, postgres, mysql, cookie; got "floppy"');
   });
 
+  test('a store it cannot reach stops the server at startup, not at the first request', async () => {
+    const nobody = await freePort();
+    for (const env of [
+      { SESSION_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${nobody}` },
+      { SESSION_STORE: 'postgres', DATABASE_URL: `postgres://postgres@127.0.0.1:${nobody}/test` },
+    ]) {
+      const failure = await start({ ...env, PORT: String(await freePort()) }).then(
+        () => new Error('the server started'),
+        (err: Error) => err,
+      );
+      expect(failure.message).toContain('exited (1)');
+      expect(failure.message).toContain(`Could not open the session store: connect ECONNREFUSED 127.0.0.1:${nobody}`);
+    }
+  });
+
   test('a PORT that is not a port number stops the server with a clear message', async () => {
     const failure = await start({ SESSION_STORE: 'memory', PORT: 'eighty' }).then(
       () => new Error('the server started'),
