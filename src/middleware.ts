@@ -84,6 +84,18 @@ export function session(options: SessionOptions = {}): (req: any, res: any, next
     storeReady = true;
   });
 
+  // cookie-parser's secret (req.secret) is the same on every request: its key is prepared once.
+  let parserSecret: string | undefined;
+  let parserKeyList: KeyObject[] | undefined;
+  const parserKeys = (secret: string | undefined): KeyObject[] | undefined => {
+    if (!secret) return undefined;
+    if (secret !== parserSecret) {
+      parserKeyList = toKeys(secret);
+      parserSecret = secret;
+    }
+    return parserKeyList;
+  };
+
   return function sessionMiddleware(req: Req, res: Res, next: Next): void {
     // A session set by an earlier middleware (or a second sessionkit) is left alone.
     if (req.session) {
@@ -100,7 +112,7 @@ export function session(options: SessionOptions = {}): (req: any, res: any, next
       next();
       return;
     }
-    const keys = settings.keys ?? (req.secret ? toKeys(req.secret) : undefined);
+    const keys = settings.keys ?? parserKeys(req.secret);
     if (!keys) {
       next(new Error('secret option required for sessions'));
       return;

@@ -86,7 +86,7 @@ describe('MemoryStore', () => {
     await store.set('p', rec({ via: 'promise' }));
     await cb((done) => store.set('c', rec({ via: 'callback' }), done));
     expect((await store.get('c'))!.via).toBe('callback');
-    expect((await cb<SessionRecord>((done) => store.get('p', done))).via).toBe('promise');
+    expect((await cb<SessionRecord | null | undefined>((done) => store.get('p', done)))!.via).toBe('promise');
     await store.touch('p', rec({}, 20 * minute));
     await cb((done) => store.touch('c', rec({}, 20 * minute), done));
     expect((await store.get('p'))!.cookie.originalMaxAge).toBe(20 * minute);
