@@ -74,10 +74,11 @@ describe('the demo server process', () => {
 
   test('a store it cannot reach stops the server at startup, not at the first request', async () => {
     const nobody = await freePort();
-    for (const env of [
+    const unreachable: Record<string, string>[] = [
       { SESSION_STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${nobody}` },
       { SESSION_STORE: 'postgres', DATABASE_URL: `postgres://postgres@127.0.0.1:${nobody}/test` },
-    ]) {
+    ];
+    for (const env of unreachable) {
       const failure = await start({ ...env, PORT: String(await freePort()) }).then(
         () => new Error('the server started'),
         (err: Error) => err,
