@@ -62,7 +62,8 @@ async function sessionCookie(page: Page): Promise<string | undefined> {
   return (await page.context().cookies()).find((c) => c.name === cookieName)?.value;
 }
 
-describe('demo app in Chromium', () => {
+// A generous limit: a browser shares two cores with the rest of the suite.
+describe('demo app in Chromium', { timeout: 90_000 }, () => {
   test('logs in through the form, with a new session ID, and greets the user on the dashboard', async () => {
     const page = await device();
     await page.goto(`${base}/`);

@@ -27,7 +27,7 @@ async function start(env: Record<string, string>): Promise<DemoProcess> {
   return server;
 }
 
-describe('the demo server process', () => {
+describe('the demo server process', { timeout: 90_000 }, () => {
   test('a session survives a server restart with the SQLite store', async () => {
     const port = await freePort();
     const db = join(dir, 'sessions.db');
