@@ -542,3 +542,16 @@ function isSecure(req: Req, trustProxy: boolean | undefined): boolean {
   const proto = index !== -1 ? header.slice(0, index) : header;
   return proto.toLowerCase().trim() === 'https';
 }
+
+// The same request properties as `sessionkit` declares, for apps that import only this entry.
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The session: its data (typed by `SessionData`) and methods. */
+      session: Session & Partial<SessionData>;
+      /** The session's ID. */
+      sessionID: string;
+    }
+  }
+}
