@@ -627,6 +627,48 @@ export const scenarios: Scenario[] = [
   },
 ];
 
+/** Express's own response methods, which end responses in their own ways. */
+const expressRoutes: Record<string, Route> = {
+  '/send': (req, res) => {
+    req.session.via = 'send';
+    res.send('sent with a Content-Length');
+  },
+  '/json': (req, res) => {
+    req.session.via = 'json';
+    res.json({ ok: true });
+  },
+  '/redirect': (req, res) => {
+    req.session.via = 'redirect';
+    res.redirect('/view');
+  },
+  '/no-content': (req, res) => {
+    req.session.via = 'sendStatus';
+    res.sendStatus(204);
+  },
+  '/not-modified': (_req, res) => res.status(304).end(),
+  '/send-buffer': (req, res) => {
+    req.session.via = 'buffer';
+    res.send(Buffer.from('bytes'));
+  },
+};
+
+scenarios.push(
+  ...[false, true].map((saveUninit): Scenario => ({
+    name: `Express response methods (saveUninitialized ${saveUninit})`,
+    frameworks: ['express5', 'express4'],
+    options: saveUninitialized(saveUninit),
+    routes: expressRoutes,
+    steps: Object.keys(expressRoutes).flatMap((path) => [get(path), get(path), get(path, { method: 'HEAD' })]),
+  })),
+  {
+    name: 'a genid that always returns the same id',
+    options: () => ({ genid: () => 'constant' }),
+    routes: methodRoutes,
+    // (Deliberately not '/regenerate-save': express-session saves such a session twice, see docs.)
+    steps: [get('/set?a=1'), get('/regenerate'), get('/view'), get('/set?b=2'), get('/view')],
+  },
+);
+
 /** Mounted apps: the cookie path decides whether a mounted app has a session. */
 export const mountedScenarios: Scenario[] = [
   {
