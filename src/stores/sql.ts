@@ -66,6 +66,12 @@ export function quoteIdentifier(name: string, quote: '"' | '`'): string {
   return quote + name.split(quote).join(quote + quote) + quote;
 }
 
+/** A session ID to write or delete; reads of anything but a string simply find no session. */
+function checkId(sid: unknown): string {
+  if (typeof sid !== 'string') throw new TypeError(`session id must be a string; got ${typeof sid}`);
+  return sid;
+}
+
 function secondsOption(value: unknown, name: string, fallback: number, allowOff: boolean): number {
   if (value === undefined) return fallback;
   if (allowOff && (value === false || value === 0)) return 0;
@@ -184,6 +190,7 @@ export abstract class SqlStore extends Store {
   }
 
   private async write(sid: string, session: SessionRecord): Promise<void> {
+    checkId(sid);
     const backend = await this.ready();
     const text = JSON.stringify(session);
     await backend.write(sid, text, this.expiresOf(session, Date.now()), userKeyOf(this.userId, session));
@@ -192,14 +199,14 @@ export abstract class SqlStore extends Store {
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback): void;
   destroy(sid: string, callback?: Callback): any {
-    return settle(this.ready().then((backend) => backend.remove(sid)), callback);
+    return settle(this.ready().then((backend) => backend.remove(checkId(sid))), callback);
   }
 
   /** Renews the expiry of a live session (its row's, as connect-pg-simple does); never creates one. */
   touch(sid: string, session: SessionRecord, callback?: Callback): any {
     const renewing = this.ready().then((backend) => {
       const now = Date.now();
-      return backend.renew(sid, this.expiresOf(session, now), now);
+      return backend.renew(checkId(sid), this.expiresOf(session, now), now);
     });
     return settle(renewing, callback);
   }
@@ -237,6 +244,7 @@ export abstract class SqlStore extends Store {
   }
 
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
+    checkId(sid);
     const backend = await this.ready();
     await this.turns.take(sid, version);
     let latest: string | undefined;

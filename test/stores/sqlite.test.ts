@@ -113,6 +113,27 @@ describe('SQLiteStore', () => {
     await store.close();
   });
 
+  it('treats bad ids and unreadable rows as no session, with clear errors for writes', async () => {
+    const db = new Database(join(dir, 'bad.db'));
+    const store = new SQLiteStore({ db, pruneInterval: false });
+    expect(await store.get(undefined as any)).toBeNull();
+    await expect(store.set(42 as any, record())).rejects.toThrow(/session id must be a string/);
+    await expect(store.destroy(null as any)).rejects.toThrow(/session id must be a string/);
+    await store.length();
+    const insert = db.prepare('INSERT INTO sessions (sid, sess, expire) VALUES (?, ?, ?)');
+    insert.run('garbage', 'not json {', Date.now() + 60_000);
+    insert.run('no-cookie', '{"user":"ann"}', Date.now() + 60_000);
+    expect(await store.get('garbage')).toBeNull();
+    expect(await store.get('no-cookie')).toBeNull();
+    expect(await store.getVersioned('garbage')).toBeNull();
+    // A conditional write goes by the stored text alone; on a mismatch, an unreadable row counts as gone.
+    expect(await store.setIfVersion('garbage', 'not json {', record({ a: 1 }))).toEqual({ written: true, version: expect.any(String) });
+    expect(await store.setIfVersion('no-cookie', 'stale', record({ a: 1 }))).toEqual({ written: false, current: null });
+    expect(Object.keys(await store.all())).toEqual(['garbage']);
+    await store.close();
+    db.close();
+  });
+
   it('rejects bad options with clear errors', () => {
     expect(() => new SQLiteStore({} as any)).toThrow(/path.*db/);
     expect(() => new SQLiteStore({ path: 'x.db', tableName: '' })).toThrow(/tableName/);
