@@ -45,8 +45,8 @@ export async function openStore(name = 'sqlite', env = process.env, extra = {}) 
       return {
         name, label: `RedisStore (${redact(url)})`, store,
         close: async () => {
-          await store.close?.();
-          await client.quit();
+          store.close();
+          await client.close();
         },
       };
     }
