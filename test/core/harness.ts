@@ -149,6 +149,8 @@ export interface Scenario {
   mount?: string;
   /** Don't pass a counting genid: session IDs are random and normalized in the recording. */
   randomIds?: boolean;
+  /** Needs the test store's fault injection or call behaviour, so it is not run on MemoryStores. */
+  thirdPartyOnly?: boolean;
   /** Assertions on express-session's recording, proving the scenario shows what it claims. */
   check?: (recording: Recording) => void;
 }
@@ -305,10 +307,16 @@ async function quiesce(): Promise<void> {
 }
 
 /** Runs a scenario with one library on one framework. */
-export async function record(scenario: Scenario, lib: LibName, framework: Framework = 'express5'): Promise<Recording> {
+export async function record(
+  scenario: Scenario, lib: LibName, framework: Framework = 'express5', storeKind: StoreKind = 'third-party',
+): Promise<Recording> {
   vi.useFakeTimers({ toFake: ['Date'], now: NOW });
-  const store = new TestStore(scenario.store);
-  for (const [sid, rec] of Object.entries(scenario.seed ?? {})) store.data.set(sid, JSON.stringify(rec));
+  const store: TestStore = storeKind === 'memory'
+    ? new (libraries[lib] as any).MemoryStore({ checkPeriod: 0 })
+    : new TestStore(scenario.store);
+  for (const [sid, rec] of Object.entries(scenario.seed ?? {})) {
+    await new Promise((resolve) => store.set(sid, rec, resolve));
+  }
   const ctx: Ctx = { lib, framework, store, log: [] };
   let n = 0;
   const options = {
@@ -335,7 +343,7 @@ export async function record(scenario: Scenario, lib: LibName, framework: Framew
     for (const step of scenario.steps) {
       if (step.advance) vi.setSystemTime(Date.now() + step.advance);
       step.before?.(ctx);
-      store.calls = [];
+      if (storeKind !== 'memory') store.calls = [];
       ctx.log = [];
       const cookie = step.cookie === false ? undefined
         : step.cookie ?? ([...jar].map(([k, v]) => `${k}=${v}`).join('; ') || undefined);
@@ -357,9 +365,9 @@ export async function record(scenario: Scenario, lib: LibName, framework: Framew
           'content-type': res.headers['content-type'],
           'x-test': res.headers['x-test'] as string | undefined,
         },
-        calls: store.calls,
+        calls: storeKind === 'memory' ? [] : store.calls,
         log: ctx.log,
-        records: store.records(),
+        records: storeKind === 'memory' ? await allRecords(store) : store.records(),
       });
     }
   } finally {
@@ -369,6 +377,14 @@ export async function record(scenario: Scenario, lib: LibName, framework: Framew
   }
   const recording = { steps };
   return scenario.randomIds ? normalizeIds(recording) : recording;
+}
+
+/** A MemoryStore's sessions, through the store API both libraries' MemoryStores share. */
+function allRecords(store: any): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => store.all((err: unknown, all: Record<string, unknown>) => {
+    if (err) reject(err);
+    else resolve(JSON.parse(JSON.stringify({ ...all })));
+  }));
 }
 
 /** Replaces random session IDs (and their signatures) with their order of appearance. */
@@ -388,15 +404,23 @@ function normalizeIds(recording: Recording): Recording {
   return JSON.parse(text);
 }
 
+/**
+ * Where sessions are kept: a third-party store shared in kind by both runs (the default), or
+ * each library's own MemoryStore (sessionkit's takes its conditional-write path).
+ */
+export type StoreKind = 'third-party' | 'memory';
+
 /** One test per scenario: sessionkit's recording must equal express-session's. */
-export function differential(scenarios: Scenario[], framework: Framework = 'express5'): void {
+export function differential(scenarios: Scenario[], framework: Framework = 'express5', storeKind: StoreKind = 'third-party'): void {
   for (const scenario of scenarios) {
     if (scenario.frameworks && !scenario.frameworks.includes(framework)) continue;
-    it(`${framework}: ${scenario.name}`, async () => {
-      const expected = await record(scenario, 'express-session', framework);
-      const actual = await record(scenario, 'sessionkit', framework);
+    if (storeKind === 'memory' && scenario.thirdPartyOnly) continue;
+    it(`${framework}${storeKind === 'memory' ? ', own MemoryStore' : ''}: ${scenario.name}`, async () => {
+      const expected = await record(scenario, 'express-session', framework, storeKind);
+      const actual = await record(scenario, 'sessionkit', framework, storeKind);
       expect(actual, `sessionkit differs from express-session in "${scenario.name}" on ${framework}`).toEqual(expected);
-      scenario.check?.(expected);
+      // The checks look at the test store's calls, which a MemoryStore does not record.
+      if (storeKind !== 'memory') scenario.check?.(expected);
     });
   }
 }
