@@ -433,17 +433,27 @@ class CookieRequestSession implements SessionLifecycle {
   }
 
   private finish(): void {
-    const sess = this.req.session;
+    let sess = this.req.session;
     if (!sess) {
       this.clear();
       return;
     }
+    if (!(sess instanceof Session)) sess = this.replaceWith(sess);
     const state = this.state(sess);
     if (shouldWrite(state, this.settings.policy) && !(this.wroteInResponse && state.saved)) {
       this.write(sess);
     } else if (this.unreadable && !this.wroteInResponse) {
       this.clear();
     }
+  }
+
+  /** `req.session = { ... }`, as apps written for cookie-session do: the object becomes the session's data. */
+  private replaceWith(data: object): Session {
+    const sess = new Session(this.req, data);
+    const cookie = (data as { cookie?: unknown }).cookie;
+    sess.cookie = cookie instanceof Cookie ? cookie : this.lastCookie ?? new Cookie(this.cookieOptions);
+    this.req.session = sess;
+    return sess;
   }
 
   private state(sess: Session): SessionState {

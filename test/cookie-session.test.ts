@@ -48,6 +48,10 @@ function makeApp(options: Options = {}, make: () => any = express) {
     req.session = null;
     res.end();
   });
+  app.post('/replace', (req: any, res: any) => {
+    req.session = { ...req.body };
+    res.end();
+  });
   app.post('/stream', (req: any, res: any) => {
     Object.assign(req.session, req.body);
     res.write('part one, ');
@@ -337,6 +341,27 @@ describe('cookieSession: writes only what changed', () => {
     const res = await agent.post('/stream').send({ streamed: true }).expect(200);
     expect(res.text).toBe('part one, part two');
     expect((await agent.get('/').expect(200)).body.data).toEqual({ streamed: true });
+  });
+
+  it('takes an object assigned to req.session as the new data, as cookie-session apps do', async () => {
+    const agent = request.agent(makeApp({ cookie: { maxAge: 60_000 } }));
+    const { body: set } = await agent.post('/set').send({ user: 'ann', n: 1 }).expect(200);
+    const res = await agent.post('/replace').send({ user: 'bob' }).expect(200);
+    expect(setCookies(res)[0]).toMatch(/Expires=/);
+    expect((await agent.get('/').expect(200)).body).toEqual({ id: set.id, data: { user: 'bob' } });
+  });
+
+  it('reports data that cannot be sealed as an error of the request, not a crash', async () => {
+    const app = express();
+    app.use(cookieSession({ secret: SECRET }));
+    app.get('/', (req: any, res: any) => {
+      req.session.big = BigInt(1);
+      res.send('unreachable');
+    });
+    app.use((err: any, _req: any, res: any, _next: any) => res.status(500).send(`handled: ${err.name}`));
+    const res = await request(app).get('/').expect(500);
+    expect(res.text).toBe('handled: TypeError');
+    expect(setCookies(res)).toEqual([]);
   });
 
   it('clears the cookies when the app sets req.session to null', async () => {
