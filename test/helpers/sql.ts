@@ -70,3 +70,28 @@ export async function purgeWhileServing({ store, insertExpired, countRows }: Pur
   expect(await countRows()).toBe(1);
   await agent.get('/count').expect(200, { count: count + 1 });
 }
+
+/**
+ * Two app servers (two stores, each with its own connections, as two processes would have)
+ * behind one cookie: 30 overlapping requests, alternating between them, each set a different
+ * key, and all 30 keys are kept.
+ */
+export async function overlapAcrossServers(first: any, second: any): Promise<void> {
+  const app = (store: any) => {
+    const a = express();
+    a.use(session({ secret: 'sql-tests', resave: false, saveUninitialized: false, store, cookie: { maxAge: 600_000 } }));
+    a.get('/set/:key', async (req, res) => {
+      await new Promise((r) => setTimeout(r, Number(req.query.delay ?? 0)));
+      (req.session as any)[req.params.key] = true;
+      res.send('ok');
+    });
+    a.get('/keys', (req, res) => res.json(Object.keys(req.session).filter((k) => k !== 'cookie').sort()));
+    return a;
+  };
+  const servers = [request(app(first)), request(app(second))];
+  const cookie = (await servers[0]!.get('/set/start').expect(200)).headers['set-cookie'];
+  const keys = Array.from({ length: 30 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+  await Promise.all(keys.map((k, i) => servers[i % 2]!.get(`/set/${k}?delay=${(i * 7) % 50}`).set('Cookie', cookie).expect(200)));
+  const { body } = await servers[1]!.get('/keys').set('Cookie', cookie).expect(200);
+  expect(body).toEqual([...keys, 'start'].sort());
+}

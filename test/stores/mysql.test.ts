@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import request from 'supertest';
 import { MySQLStore } from '../../src/stores/mysql.js';
-import { counterApp, MYSQL_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
+import { counterApp, overlapAcrossServers, MYSQL_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 
 const require = createRequire(import.meta.url);
@@ -190,6 +190,13 @@ describe('MySQLStore (on MariaDB)', () => {
     expect(((await admin.query(`SELECT session_id FROM ${q(tableName)}`)) as any)[0]).toEqual([{ session_id: 'live' }]);
     expect(((await admin.query(`SELECT session_id FROM ${q(`${tableName}_users`)}`)) as any)[0]).toEqual([{ session_id: 'live' }]);
     await store.close();
+  });
+
+  it('keeps every change of overlapping requests served by two app servers', async () => {
+    const tableName = table('myo2');
+    const [one, two] = [new MySQLStore({ uri: MYSQL_URL, tableName, pruneInterval: false }), new MySQLStore({ uri: MYSQL_URL, tableName, pruneInterval: false })];
+    await overlapAcrossServers(one, two);
+    await Promise.all([one.close(), two.close()]);
   });
 
   it('purges 100k expired rows while requests keep being served', async () => {

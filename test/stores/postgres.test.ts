@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import request from 'supertest';
 import { PostgresStore } from '../../src/stores/postgres.js';
-import { counterApp, POSTGRES_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
+import { counterApp, overlapAcrossServers, POSTGRES_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 
 const require = createRequire(import.meta.url);
@@ -201,6 +201,13 @@ describe('PostgresStore', () => {
     expect((await admin.query(`SELECT sid FROM ${q(tableName)}`)).rows).toEqual([{ sid: 'live' }]);
     expect((await admin.query(`SELECT sid FROM ${q(`${tableName}_users`)}`)).rows).toEqual([{ sid: 'live' }]);
     await store.close();
+  });
+
+  it('keeps every change of overlapping requests served by two app servers', async () => {
+    const tableName = table('pgo2');
+    const [one, two] = [new PostgresStore({ connectionString: POSTGRES_URL, tableName, pruneInterval: false }), new PostgresStore({ connectionString: POSTGRES_URL, tableName, pruneInterval: false })];
+    await overlapAcrossServers(one, two);
+    await Promise.all([one.close(), two.close()]);
   });
 
   it('purges 100k expired rows while requests keep being served', async () => {

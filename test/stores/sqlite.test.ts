@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { SQLiteStore } from '../../src/stores/sqlite.js';
-import { counterApp, purgeWhileServing } from '../helpers/sql.js';
+import { counterApp, overlapAcrossServers, purgeWhileServing } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sessionkit-sqlite-'));
@@ -140,6 +140,13 @@ describe('SQLiteStore', () => {
     expect(() => new SQLiteStore({ path: 'x.db', pruneInterval: -1 })).toThrow(/pruneInterval/);
     expect(() => new SQLiteStore({ path: 'x.db', ttl: 0 })).toThrow(/ttl/);
     expect(() => new SQLiteStore({ path: 'x.db', pruneBatchSize: 1.5 })).toThrow(/pruneBatchSize/);
+  });
+
+  it('keeps every change of overlapping requests served by two processes on one file', async () => {
+    const path = freshPath();
+    const [one, two] = [new SQLiteStore({ path, pruneInterval: false }), new SQLiteStore({ path, pruneInterval: false })];
+    await overlapAcrossServers(one, two);
+    await Promise.all([one.close(), two.close()]);
   });
 
   it('purges 100k expired rows while requests keep being served', async () => {
