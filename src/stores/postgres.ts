@@ -47,7 +47,8 @@ export class PostgresStore extends SqlStore {
     let owned = false;
     if (!pool) {
       const pg = (await import('pg')).default;
-      pool = new pg.Pool({ connectionString: this.options.connectionString });
+      // Idle connections of its own pool never keep the process alive, as the purge timer never does.
+      pool = new pg.Pool({ connectionString: this.options.connectionString, allowExitOnIdle: true });
       // An idle connection that breaks (a server restart) must not crash the process.
       pool.on('error', (err) => this.report(err));
       owned = true;
