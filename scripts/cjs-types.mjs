@@ -5,7 +5,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 const root = `declare const session: typeof import('./index.js').default;
 declare namespace session {
   type SessionOptions = import('./index.js').SessionOptions;
-  type SessionData = import('./index.js').SessionData;
+  /** Augment it as \`declare module 'sessionkit' { interface SessionData { ... } }\`. */
+  interface SessionData {}
   type CookieOptions = import('./index.js').CookieOptions;
   type SessionRecord = import('./index.js').SessionRecord;
   type MemoryStoreOptions = import('./index.js').MemoryStoreOptions;
@@ -13,6 +14,11 @@ declare namespace session {
   type MemoryStore = import('./index.js').MemoryStore;
   type Cookie = import('./index.js').Cookie;
   type Session = import('./index.js').Session;
+}
+// What a CommonJS program adds to SessionData reaches req.session, which is typed by the
+// ES module's SessionData.
+declare module './index.js' {
+  interface SessionData extends session.SessionData {}
 }
 export = session;
 `;

@@ -2,7 +2,7 @@ import { Cookie } from './cookie.js';
 import { MemoryStore } from './memory-store.js';
 import { session as createMiddleware } from './middleware.js';
 import type { SessionOptions } from './options.js';
-import { Session, type SessionData } from './session.js';
+import { Session } from './session.js';
 import { Store } from './store.js';
 
 export type { CookieOptions, CookieData, SameSite } from './cookie.js';
@@ -40,16 +40,5 @@ const session: SessionFactory = Object.assign(
 export { session };
 export default session;
 
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** The session: its data (typed by `SessionData`) and methods. */
-      session: Session & Partial<SessionData>;
-      /** The session's ID. */
-      sessionID: string;
-      /** The store the session middleware uses. */
-      sessionStore: Store;
-    }
-  }
-}
+// The Express `Request` augmentation (req.session, req.sessionID, req.sessionStore) lives in
+// session.ts, beside SessionData, so that `declare module 'sessionkit'` can extend SessionData.

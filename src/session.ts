@@ -130,3 +130,17 @@ export function createSession(req: any, record: SessionRecord): Session {
 }
 
 provideCreateSession(createSession);
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The session: its data (typed by `SessionData`) and methods. */
+      session: Session & Partial<SessionData>;
+      /** The session's ID. */
+      sessionID: string;
+      /** The store the session middleware uses. */
+      sessionStore: Store;
+    }
+  }
+}
