@@ -433,9 +433,22 @@ export class RedisStore extends Store {
 
   // The atomic primitive behind "no lost updates".
 
-  /** One GET: the record and its exact stored text, or null when missing or unreadable. */
-  getVersioned(sid: string): Promise<VersionedRecord | null> {
-    return this.read(sid);
+  /**
+   * The record and its exact stored text, or null when missing or unreadable: a GET, with a
+   * PTTL sent beside it (same round trip). `touch` renews only the key's expiry, so the stored
+   * cookie keeps the expiry of the last save; the loaded cookie gets the key's real expiry
+   * instead, which is what lets the middleware's `touchAfter` skip touches that are not due.
+   */
+  async getVersioned(sid: string): Promise<VersionedRecord | null> {
+    const key = this.key(sid);
+    const [text, pttl] = await Promise.all([this.send(key, ['GET', key]), this.send(key, ['PTTL', key])]);
+    const record = await this.parse(text);
+    if (!record) return null;
+    // Only when the key's expiry is the cookie's: not for a session cookie, a ttl function or disableTTL.
+    if (record.cookie.expires && typeof this.ttl !== 'function' && Number(pttl) > 0) {
+      record.cookie.expires = new Date(Date.now() + Number(pttl)).toISOString();
+    }
+    return { record, version: text as string };
   }
 
   /** One EVALSHA (the compare-and-set script) and, with `userId`, the user index update beside it. */

@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import express from 'express';
+import request from 'supertest';
+import session from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis.js';
 import type { SessionRecord } from '../../src/index.js';
 import { record, runConformance, type ConformanceStore } from './conformance.js';
@@ -121,6 +124,30 @@ describe('RedisStore: data layout and options', () => {
         await store.touch('t', { ...record({ a: 'changed' }, 600_000) });
         expect(await admin.pTTL(`${store.prefix}t`)).toBeGreaterThan(500_000);
         expect(await admin.get(`${store.prefix}t`)).toBe(JSON.stringify(rec));
+      });
+
+      it("loads the cookie with the key's real expiry, so touchAfter skips the touches that are not due", async () => {
+        const store = await make(driver);
+        await store.set('t', record({ a: 1 }, 60_000));
+        await store.touch('t', record({ a: 1 }, 600_000));
+        const loaded = (await store.getVersioned('t'))!;
+        expect(new Date(loaded.record.cookie.expires as string).getTime()).toBeGreaterThan(Date.now() + 590_000);
+        expect(loaded.version).toBe(await admin.get(`${store.prefix}t`));
+        await store.set('browser', { cookie: { originalMaxAge: null, expires: null, path: '/' } } as SessionRecord);
+        expect((await store.getVersioned('browser'))!.record.cookie.expires).toBeNull();
+
+        const app = express();
+        app.use(session({ secret: 's', resave: false, saveUninitialized: false, store, touchAfter: 1, cookie: { maxAge: 600_000 } }));
+        app.get('/login', (req, res) => {
+          (req.session as any).user = 'u';
+          res.send('in');
+        });
+        app.get('/read', (req, res) => res.send(String((req.session as any).user)));
+        const cookie = String((await request(app).get('/login')).headers['set-cookie']).split(';')[0]!;
+        await new Promise((r) => setTimeout(r, 1100));
+        const touch = vi.spyOn(store, 'touch');
+        for (let i = 0; i < 10; i++) await request(app).get('/read').set('Cookie', cookie).expect('u');
+        expect(touch).toHaveBeenCalledTimes(1);
       });
 
       it('getVersioned returns the exact stored text; setIfVersion writes only over it', async () => {
