@@ -96,6 +96,8 @@ interface Driver {
   /** One sender per master: the client itself, or each master of a cluster. */
   masters(signal: AbortSignal): Promise<SendToNode[]>;
   cluster: boolean;
+  /** Removes the listeners the driver put on the client. */
+  release(): void;
 }
 
 function detectDriver(client: any): Driver {
@@ -119,6 +121,7 @@ function detectDriver(client: any): Driver {
     if (client.isCluster) {
       return {
         cluster: true,
+        release: gate.release,
         send: (_key, args, signal) => send(args, signal),
         masters: async (signal) => {
           // Before the cluster is ready its node list is empty, which would read as no sessions.
@@ -127,7 +130,7 @@ function detectDriver(client: any): Driver {
         },
       };
     }
-    return { cluster: false, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
+    return { cluster: false, release: gate.release, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
   }
   // node-redis v4/v5: an abort signal takes a timed-out command out of the offline queue.
   if (typeof client.sendCommand === 'function' && 'isOpen' in client) {
@@ -136,24 +139,27 @@ function detectDriver(client: any): Driver {
     if (Array.isArray(client.masters) && typeof client.nodeClient === 'function') {
       return {
         cluster: true,
+        release: () => {},
         send: (key, args, signal) => client.sendCommand(key, false, args, { abortSignal: signal, signal }),
         masters: () => Promise.all(client.masters.map(async (m: unknown) => nodeSend(await client.nodeClient(m)))),
       };
     }
     const send = nodeSend(client);
-    return { cluster: false, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
+    return { cluster: false, release: () => {}, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
   }
   throw new TypeError('RedisStore: the client option is neither a node-redis nor an ioredis client or cluster');
 }
 
 /** Waiters for an ioredis client's next 'ready', each dropped when its command times out. */
-function readyGate(client: any): { wait(signal: AbortSignal): Promise<void> } {
+function readyGate(client: any): { wait(signal: AbortSignal): Promise<void>; release(): void } {
   const waiters = new Set<() => void>();
-  client.on('ready', () => {
+  const onReady = () => {
     for (const wake of waiters) wake();
     waiters.clear();
-  });
+  };
+  client.on('ready', onReady);
   return {
+    release: () => client.off('ready', onReady),
     wait(signal) {
       if (client.status === 'wait') client.connect().catch(() => {});
       return new Promise<void>((resolve, reject) => {
@@ -247,6 +253,7 @@ export class RedisStore extends Store {
   /** Stops listening to the client. The client stays open: it is the app's to quit. */
   close(): void {
     (this.client as any).off?.('error', this.onClientError);
+    this.driver.release();
   }
 
   private key(sid: string): string {

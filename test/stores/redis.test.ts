@@ -264,5 +264,11 @@ describe('RedisStore: data layout and options', () => {
     expect(seen).toHaveLength(1);
     store.close();
     expect(client.listenerCount('error')).toBe(0);
+
+    const io = await ioredis();
+    clients.push(io);
+    const before = [io.listenerCount('error'), io.listenerCount('ready')];
+    new RedisStore({ client: io }).close();
+    expect([io.listenerCount('error'), io.listenerCount('ready')]).toEqual(before);
   });
 });
