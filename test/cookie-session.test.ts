@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { parse as parseCookieHeader } from 'cookie';
 import express from 'express';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cookieSession, SessionTooLargeError, type CookieSessionOptions } from '../src/cookie-session.js';
 
 const require = createRequire(import.meta.url);
@@ -293,6 +293,31 @@ describe('cookieSession: expiry enforced by the server', () => {
     expect(Object.keys(liveCookies(res))).toEqual(['session']);
     expect(setCookies(res)[0]).toMatch(/Expires=/);
     expect(res.body.data).toEqual({ user: 'ann' });
+  });
+});
+
+describe('cookieSession: a key per day', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('opens seals made on earlier days, and none dated days ahead', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const app = makeApp({ cookie: { maxAge: 30 * 24 * 3600 * 1000 } });
+    vi.setSystemTime(new Date('2030-01-10T23:59:59Z'));
+    const dayOne = cookieHeader(await sessionCookies(app, { sealed: 'day one' }));
+    vi.setSystemTime(new Date('2030-01-11T00:00:01Z'));
+    const dayTwo = cookieHeader(await sessionCookies(app, { sealed: 'day two' }));
+    expect(Buffer.from(dayOne.split('.')[1]!, 'base64url').readUInt16BE(1) + 1)
+      .toBe(Buffer.from(dayTwo.split('.')[1]!, 'base64url').readUInt16BE(1));
+
+    vi.setSystemTime(new Date('2030-01-20T12:00:00Z'));
+    expect((await readWith(app, dayOne)).data).toEqual({ sealed: 'day one' });
+    expect((await readWith(app, dayTwo)).data).toEqual({ sealed: 'day two' });
+
+    // Seen from two days earlier, day two's seal is dated ahead: refused without deriving its key.
+    vi.setSystemTime(new Date('2030-01-09T00:00:00Z'));
+    expect((await readWith(app, dayTwo)).data).toEqual({});
   });
 });
 
