@@ -8,10 +8,13 @@ const { fetch } = globalThis;
 
 const serverFile = fileURLToPath(new URL('./server.js', import.meta.url));
 
-/** Forks server.js as `contender`; resolves once it listens. `execArgv` adds Node flags (--cpu-prof). */
-export async function startServer({ contender, scenario, prefix, execArgv = [] }) {
+/**
+ * Forks server.js as `contender`; resolves once it listens. `execArgv` adds Node flags
+ * (--cpu-prof); `heapProfile` is a file for a sampling heap profile of the run.
+ */
+export async function startServer({ contender, scenario, prefix, execArgv = [], heapProfile }) {
   const child = fork(serverFile, [], {
-    env: { ...process.env, BENCH_SERVER: JSON.stringify({ contender, scenario, prefix }) },
+    env: { ...process.env, BENCH_SERVER: JSON.stringify({ contender, scenario, prefix, heapProfile }) },
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // CPU profiles of sessionkit's request paths: `node bench/profile.js [--scenarios=read,write]
-// [--contenders=sk-memory,sk-redis] [--duration=10]`. Each contender runs under
+// [--contenders=bare,sk-memory,sk-redis] [--duration=10]`. Each contender runs under
 // `node --cpu-prof` while autocannon loads it; prints where the server's time goes (by package
-// and by function) and keeps the .cpuprofile files (open them in Chrome DevTools) in --out.
+// and by function, in µs of CPU per request), what it spends beyond bare Express, and keeps the .cpuprofile files (open them in Chrome DevTools) in --out.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,12 @@ import { load, login, startServer } from './load.js';
 const { values: flags } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'read,write' },
-    contenders: { type: 'string', default: 'sk-memory,sk-redis' },
+    contenders: { type: 'string', default: 'bare,sk-memory,sk-redis' },
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
     top: { type: 'string', default: '25' },
     out: { type: 'string' },
+    heap: { type: 'boolean' },
   },
 });
 const duration = Number(flags.duration);
@@ -43,8 +44,10 @@ function category({ functionName, url }) {
 
 const where = ({ url, lineNumber }) => (url ? `${url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${lineNumber + 1}` : '');
 
-export function analyze(profile) {
+/** Where the time went, in percent of busy samples and in microseconds per request served. */
+export function analyze(profile, requests) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const interval = profile.timeDeltas.reduce((a, b) => a + b, 0) / profile.samples.length;
   const self = new Map();
   for (const id of profile.samples) self.set(id, (self.get(id) ?? 0) + 1);
   const busy = profile.samples.filter((id) => byId.get(id).callFrame.functionName !== '(idle)').length;
@@ -78,25 +81,81 @@ export function analyze(profile) {
     }
   }
   const pct = (n) => (100 * n) / busy;
+  const us = (n) => (n * interval) / requests;
+  const shown = (f) => ({ ...f, selfPercent: pct(f.self), totalPercent: pct(f.total), selfUs: us(f.self), totalUs: us(f.total) });
   return {
     busySamples: busy,
-    categories: [...categories].sort((a, b) => b[1] - a[1]).map(([name, n]) => ({ name, percent: pct(n) })),
-    selfTop: [...functions.values()].sort((a, b) => b.self - a.self).slice(0, top).map((f) => ({ ...f, self: pct(f.self), total: pct(f.total) })),
+    busyUsPerRequest: us(busy),
+    categories: [...categories].sort((a, b) => b[1] - a[1]).map(([name, n]) => ({ name, percent: pct(n), us: us(n) })),
+    functions: [...functions.values()].map(shown),
+    selfTop: [...functions.values()].sort((a, b) => b.self - a.self).slice(0, top).map(shown),
     sessionkitInclusive: [...functions.values()].filter((f) => f.category === 'sessionkit').sort((a, b) => b.total - a.total)
-      .slice(0, top).map((f) => ({ ...f, self: pct(f.self), total: pct(f.total) })),
+      .slice(0, top).map(shown),
   };
 }
 
-function print(name, a) {
-  console.log(`\n=== ${name}: ${a.busySamples} busy samples (idle excluded)`);
+/** Bytes allocated per request (collected or not), from a sampling heap profile, by package and function. */
+export function analyzeHeap(profile, requests) {
+  const categories = new Map();
+  const functions = new Map();
+  let total = 0;
+  const visit = (node) => {
+    const frame = node.callFrame;
+    if (node.selfSize) {
+      total += node.selfSize;
+      const cat = category(frame);
+      categories.set(cat, (categories.get(cat) ?? 0) + node.selfSize);
+      const key = `${frame.functionName || '(anonymous)'} ${where(frame)}`;
+      const f = functions.get(key) ?? { name: frame.functionName || '(anonymous)', where: where(frame), bytes: 0 };
+      f.bytes += node.selfSize;
+      functions.set(key, f);
+    }
+    for (const child of node.children ?? []) visit(child);
+  };
+  visit(profile.head);
+  const perRequest = (n) => n / requests;
+  return {
+    bytesPerRequest: perRequest(total),
+    categories: [...categories].sort((a, b) => b[1] - a[1]).map(([name, n]) => ({ name, bytes: perRequest(n) })),
+    top: [...functions.values()].sort((a, b) => b.bytes - a.bytes).slice(0, top).map((f) => ({ ...f, bytes: perRequest(f.bytes) })),
+  };
+}
+
+function printHeap(name, a) {
+  console.log(`\n=== ${name}: ${Math.round(a.bytesPerRequest)} bytes allocated per request (sampled, garbage included)`);
   console.log('  by package:');
-  for (const c of a.categories.slice(0, 14)) console.log(`    ${c.percent.toFixed(1).padStart(5)}%  ${c.name}`);
-  console.log('  self time, top functions:');
-  for (const f of a.selfTop) console.log(`    ${f.self.toFixed(1).padStart(5)}%  ${f.name.padEnd(34)} ${f.where}`);
-  console.log('  sessionkit, inclusive time (self + callees):');
+  for (const c of a.categories.slice(0, 12)) console.log(`    ${String(Math.round(c.bytes)).padStart(6)} B  ${c.name}`);
+  console.log('  by function:');
+  for (const f of a.top) console.log(`    ${String(Math.round(f.bytes)).padStart(6)} B  ${f.name.padEnd(34)} ${f.where}`);
+}
+
+const n1 = (n) => n.toFixed(1).padStart(5);
+
+function print(name, a) {
+  console.log(`\n=== ${name}: ${a.busySamples} busy samples, ${a.busyUsPerRequest.toFixed(1)} µs of CPU per request (idle excluded)`);
+  console.log('  by package:          %    µs/req');
+  for (const c of a.categories.slice(0, 14)) console.log(`    ${c.name.padEnd(30)} ${n1(c.percent)}  ${n1(c.us)}`);
+  console.log('  self time, top functions:  %    µs/req');
+  for (const f of a.selfTop) console.log(`    ${n1(f.selfPercent)}  ${n1(f.selfUs)}  ${f.name.padEnd(34)} ${f.where}`);
+  console.log('  sessionkit, inclusive time (self + callees):  %    µs/req');
   for (const f of a.sessionkitInclusive) {
-    console.log(`    ${f.total.toFixed(1).padStart(5)}%  (self ${f.self.toFixed(1).padStart(4)}%)  ${f.name.padEnd(28)} ${f.where}`);
+    console.log(`    ${n1(f.totalPercent)}  ${n1(f.totalUs)}  (self ${n1(f.selfUs)})  ${f.name.padEnd(28)} ${f.where}`);
   }
+}
+
+/** What a contender spends per request beyond bare Express, by package and by function. */
+function printVersusBare(name, a, bare) {
+  console.log(`\n=== ${name} vs bare Express: +${(a.busyUsPerRequest - bare.busyUsPerRequest).toFixed(1)} µs of CPU per request`);
+  const bareCat = new Map(bare.categories.map((c) => [c.name, c.us]));
+  const rows = a.categories.map((c) => [c.name, c.us - (bareCat.get(c.name) ?? 0)]);
+  for (const c of bare.categories) if (!a.categories.some((x) => x.name === c.name)) rows.push([c.name, -c.us]);
+  for (const [cat, d] of rows.sort((x, y) => y[1] - x[1]).filter(([, d]) => Math.abs(d) >= 0.5)) {
+    console.log(`    ${(d >= 0 ? '+' : '') + d.toFixed(1)} µs  ${cat}`);
+  }
+  const bareFn = new Map(bare.functions.map((f) => [`${f.name} ${f.where}`, f.selfUs]));
+  const deltas = a.functions.map((f) => [f, f.selfUs - (bareFn.get(`${f.name} ${f.where}`) ?? 0)]).sort((x, y) => y[1] - x[1]);
+  console.log('  functions with the most extra self time:');
+  for (const [f, d] of deltas.slice(0, top)) console.log(`    +${d.toFixed(1).padStart(4)} µs  ${f.name.padEnd(34)} ${f.where}`);
 }
 
 async function main() {
@@ -109,24 +168,42 @@ async function main() {
     const { missing } = await loadStore('redis', 'RedisStore');
     if (missing) throw new Error(`${missing}: leave out the Redis contenders (--contenders=sk-memory)`);
   }
+  const analyses = {};
   try {
     for (const scenario of flags.scenarios.split(',')) {
       for (const id of ids) {
         const dir = join(out, `${id}-${scenario}`);
+        let requests = 0;
         rmSync(dir, { recursive: true, force: true });
-        const server = await startServer({ contender: id, scenario, prefix, execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+        const heapFile = join(dir, 'run.heapprofile');
+        mkdirSync(dir, { recursive: true });
+        const server = await startServer(flags.heap
+          ? { contender: id, scenario, prefix, heapProfile: heapFile }
+          : { contender: id, scenario, prefix, execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
         try {
           const cookies = scenario === 'new' || id === 'bare' ? undefined : await login(server.port, connections);
-          await load({ server, path: paths[scenario], cookies, duration: 2, connections });
+          const warm = await load({ server, path: paths[scenario], cookies, duration: 2, connections });
           const r = await load({ server, path: paths[scenario], cookies, duration, connections });
+          requests = (cookies?.length ?? 0) + warm.requests + r.requests;
           console.log(`\n${id} ${scenario}: ${Math.round(r.rps)} req/s under the profiler`);
         } finally {
           await server.stop();
         }
+        if (flags.heap) {
+          printHeap(`${id} ${scenario}`, analyzeHeap(JSON.parse(readFileSync(heapFile, 'utf8')), requests));
+          console.log(`  profile: ${heapFile}`);
+          continue;
+        }
         const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
         if (!file) throw new Error(`no profile written in ${dir}`);
-        print(`${id} ${scenario}`, analyze(JSON.parse(readFileSync(join(dir, file), 'utf8'))));
+        const analysis = analyze(JSON.parse(readFileSync(join(dir, file), 'utf8')), requests);
+        analyses[`${id} ${scenario}`] = analysis;
+        print(`${id} ${scenario}`, analysis);
         console.log(`  profile: ${join(dir, file)}`);
+      }
+      const bare = analyses[`bare ${scenario}`];
+      if (bare) {
+        for (const id of ids.filter((i) => i !== 'bare')) printVersusBare(`${id} ${scenario}`, analyses[`${id} ${scenario}`], bare);
       }
     }
   } finally {

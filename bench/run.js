@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: sessionkit against express-session and bare Express, side by side in one run,
-// then the store micro-benchmarks. Writes bench/results.json and docs/bench.svg.
+// then the store micro-benchmarks. Writes bench/results.json, bench/results.md and docs/bench.svg.
 //
 //   BENCH_DURATION=3 npm run bench          a quick run (seconds per measurement)
 //   npm run bench -- --scenarios=read --no-stores
@@ -13,6 +13,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderChart } from './chart.js';
+import { renderMarkdown } from './markdown.js';
 import { deleteRedisKeys, ensureBuilt, loadStore, machine, median, redisUrl, root, sessionOptions, touchAfterSeconds } from './common.js';
 import { contenders, lineup } from './contenders.js';
 import { load, login, startServer } from './load.js';
@@ -282,8 +283,9 @@ async function main() {
   }
   if (!flags['no-save'] && !flags['no-http']) {
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(join(root, 'bench', 'results.md'), renderMarkdown(results));
     writeFileSync(join(root, 'docs', 'bench.svg'), renderChart(results));
-    console.log('\nwrote bench/results.json and docs/bench.svg');
+    console.log('\nwrote bench/results.json, bench/results.md and docs/bench.svg');
   }
 }
 

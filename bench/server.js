@@ -6,11 +6,12 @@ import express from 'express';
 import { contenders } from './contenders.js';
 import { loginData } from './common.js';
 
-const { contender: id, scenario, prefix } = JSON.parse(process.env.BENCH_SERVER || '{}');
+const { contender: id, scenario, prefix, heapProfile } = JSON.parse(process.env.BENCH_SERVER || '{}');
 const contender = contenders[id];
 if (!contender) throw new Error(`unknown contender ${id}`);
 
 const { middleware, close } = await contender.create({ scenario, prefix });
+const heap = heapProfile ? await startHeapSampling() : undefined;
 const app = express();
 if (middleware) app.use(middleware);
 
@@ -70,9 +71,34 @@ process.on('message', async (message) => {
     return;
   }
   if (message !== 'exit') return;
+  await heap?.stop();
   server.close();
   server.closeAllConnections();
   await close?.();
   process.exit(0);
 });
 process.on('disconnect', () => process.exit(0));
+
+/**
+ * For profile.js --heap: V8's sampling heap profiler, counting objects that the GC already
+ * collected too, so it shows where the garbage of each request comes from. Written to
+ * `heapProfile` (a .heapprofile file, which Chrome DevTools opens) on exit.
+ */
+async function startHeapSampling() {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return {
+    async stop() {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      writeFileSync(heapProfile, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
