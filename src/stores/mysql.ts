@@ -1,5 +1,5 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { checkIdentifier, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
+import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
 
 export type { SqlStoreOptions } from './sql.js';
 
@@ -41,7 +41,7 @@ export class MySQLStore extends SqlStore {
     let pool = this.options.pool;
     let owned = false;
     if (!pool) {
-      const mysql = await import('mysql2/promise');
+      const mysql = await loadDriver('MySQLStore', 'mysql2', () => import('mysql2/promise'));
       pool = (mysql.default ?? mysql).createPool({ uri: this.options.uri });
       owned = true;
     }

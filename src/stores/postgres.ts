@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { checkIdentifier, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
+import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
 
 export type { SqlStoreOptions } from './sql.js';
 
@@ -46,7 +46,7 @@ export class PostgresStore extends SqlStore {
     let pool = this.options.pool;
     let owned = false;
     if (!pool) {
-      const pg = (await import('pg')).default;
+      const pg = (await loadDriver('PostgresStore', 'pg', () => import('pg'))).default;
       // Idle connections of its own pool never keep the process alive, as the purge timer never does.
       pool = new pg.Pool({ connectionString: this.options.connectionString, allowExitOnIdle: true });
       // An idle connection that breaks (a server restart) must not crash the process.

@@ -52,6 +52,17 @@ export interface SqlBackend {
 }
 
 const DAY = 86_400;
+/** Node runs a longer interval every millisecond instead. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** Loads a store's driver, an optional peer dependency, saying which package to install when it is missing. */
+export async function loadDriver<T>(store: string, pkg: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    throw new Error(`${store} needs the ${pkg} package: npm install ${pkg}`, { cause: err });
+  }
+}
 
 /** Checks a table or schema name; it is always quoted when used, so any other character is safe. */
 export function checkIdentifier(name: unknown, what: string, maxLength: number): string {
@@ -103,6 +114,9 @@ export abstract class SqlStore extends Store {
     this.createTable = options.createTable ?? true;
     this.ttlMs = secondsOption(options.ttl, 'ttl', DAY, false) * 1000;
     const pruneInterval = secondsOption(options.pruneInterval, 'pruneInterval', 900, true);
+    if (pruneInterval > MAX_TIMER_SECONDS) {
+      throw new TypeError(`pruneInterval option must be at most ${MAX_TIMER_SECONDS} seconds (Node's longest timer); got ${pruneInterval}`);
+    }
     const batch = options.pruneBatchSize ?? 1000;
     if (!Number.isInteger(batch) || batch <= 0) {
       throw new TypeError(`pruneBatchSize option must be a positive integer; got ${String(batch)}`);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { checkIdentifier, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
+import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
 
 export type { SqlStoreOptions } from './sql.js';
 
@@ -40,7 +40,7 @@ export class SQLiteStore extends SqlStore {
     let owned = false;
     if (!db) {
       const path = this.options.path!;
-      const Database = (await import('better-sqlite3')).default;
+      const Database = (await loadDriver('SQLiteStore', 'better-sqlite3', () => import('better-sqlite3'))).default;
       if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
       db = new Database(path);
       owned = true;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import request from 'supertest';
+import { loadDriver } from '../../src/stores/sql.js';
 import { SQLiteStore } from '../../src/stores/sqlite.js';
 import { counterApp, overlapAcrossServers, purgeWhileServing } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
@@ -140,6 +141,13 @@ describe('SQLiteStore', () => {
     expect(() => new SQLiteStore({ path: 'x.db', pruneInterval: -1 })).toThrow(/pruneInterval/);
     expect(() => new SQLiteStore({ path: 'x.db', ttl: 0 })).toThrow(/ttl/);
     expect(() => new SQLiteStore({ path: 'x.db', pruneBatchSize: 1.5 })).toThrow(/pruneBatchSize/);
+    expect(() => new SQLiteStore({ path: 'x.db', pruneInterval: 30 * 86_400 })).toThrow(/at most 2147483 seconds/);
+  });
+
+  it('says which package to install when a driver is missing', async () => {
+    const missing = 'sessionkit-no-such-driver';
+    await expect(loadDriver('SQLiteStore', missing, () => import(missing))).rejects.toThrow(
+      `SQLiteStore needs the ${missing} package: npm install ${missing}`);
   });
 
   it('keeps every change of overlapping requests served by two processes on one file', async () => {
