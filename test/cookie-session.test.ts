@@ -361,6 +361,26 @@ describe('cookieSession: writes only what changed', () => {
     expect(setCookies(http)[0]).toMatch(/SameSite=Lax/);
   });
 
+  it('takes cookie options from a function of the request, and leaves requests outside the path alone', async () => {
+    const app = express();
+    app.use(cookieSession({
+      secret: SECRET,
+      cookie: (req: any) => ({ path: '/app', maxAge: req.headers['x-remember'] ? 86_400_000 : 60_000 }),
+    }));
+    app.use((req: any, res: any) => {
+      if (req.session) req.session.seen = true;
+      res.json({ hasSession: Boolean(req.session) });
+    });
+    const remembered = await request(app).get('/app/x').set('X-Remember', '1').expect(200);
+    expect(remembered.body).toEqual({ hasSession: true });
+    expect(setCookies(remembered)[0]).toMatch(/; Path=\/app;/);
+    const expires = Date.parse(/Expires=([^;]+)/.exec(setCookies(remembered)[0]!)![1]!);
+    expect(expires - Date.now()).toBeGreaterThan(3_600_000);
+    const outside = await request(app).get('/other').expect(200);
+    expect(outside.body).toEqual({ hasSession: false });
+    expect(setCookies(outside)).toEqual([]);
+  });
+
   it('saves a change made before a streamed response sent its headers', async () => {
     const agent = request.agent(makeApp());
     const res = await agent.post('/stream').send({ streamed: true }).expect(200);
