@@ -332,8 +332,10 @@ function shouldWrite(state: SessionState, policy: Policy): boolean {
 
 function fingerprint(sess: Session): Fingerprint {
   const c = sess.cookie;
+  // maxAge in whole seconds: Cookie's arithmetic can lose a millisecond of it on each touch.
+  const maxAge = typeof c?.originalMaxAge === 'number' ? Math.round(c.originalMaxAge / 1000) : c?.originalMaxAge;
   const cookie = c
-    ? JSON.stringify([c.originalMaxAge, c.path, c.domain, c.secure, c.httpOnly, c.sameSite, c.partitioned, c.priority])
+    ? JSON.stringify([maxAge, c.path, c.domain, c.secure, c.httpOnly, c.sameSite, c.partitioned, c.priority])
     : '';
   return { data: snapshot(sess), cookie };
 }

@@ -544,10 +544,23 @@ describe('cookieSession: session methods, as Promises and with callbacks', () =>
     expect((await request(app).get('/').expect(200)).body).toEqual({ n: 1 });
   });
 
-  it('touch keeps the session and reports through the same object', async () => {
+  it('touch returns the session and, alone, writes nothing', async () => {
     const app = express();
     app.use(cookieSession({ secret: SECRET, cookie: { maxAge: 60_000 } }));
-    app.get('/', (req: any, res: any) => res.json({ same: req.session.touch() === req.session }));
-    expect((await request(app).get('/').expect(200)).body).toEqual({ same: true });
+    app.post('/set', (req: any, res: any) => {
+      req.session.n = 1;
+      res.end();
+    });
+    app.get('/', (req: any, res: any) => {
+      const same = req.session.touch().touch().touch() === req.session;
+      res.json({ same });
+    });
+    const agent = request.agent(app);
+    await agent.post('/set').expect(200);
+    for (let i = 0; i < 20; i++) {
+      const res = await agent.get('/').expect(200);
+      expect(res.body).toEqual({ same: true });
+      expect(setCookies(res)).toEqual([]);
+    }
   });
 });
