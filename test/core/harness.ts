@@ -8,7 +8,9 @@
  */
 import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { expect, it, vi } from 'vitest';
 import express from 'express';
@@ -20,7 +22,8 @@ const express4 = require('express4');
 const connect = require('connect');
 
 export type LibName = 'express-session' | 'sessionkit';
-export type Framework = 'express5' | 'express4' | 'connect' | 'http';
+/** `https` is Express 5 behind TLS (a self-signed certificate for 127.0.0.1, test only). */
+export type Framework = 'express5' | 'express4' | 'connect' | 'http' | 'https';
 export const libraries: Record<LibName, (options: any) => any> = {
   'express-session': expressSession,
   sessionkit: sessionkit as any,
@@ -277,18 +280,23 @@ function build(scenario: Scenario, ctx: Ctx, mw: Middleware): http.RequestListen
   }
 }
 
+const tls = {
+  key: readFileSync(new URL('./fixtures/localhost-key.pem', import.meta.url)),
+  cert: readFileSync(new URL('./fixtures/localhost-cert.pem', import.meta.url)),
+};
+
 interface Response {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
 }
 
-function send(port: number, step: Step, cookie: string | undefined): Promise<Response> {
+function send(port: number, step: Step, cookie: string | undefined, secure: boolean): Promise<Response> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...step.headers };
     if (cookie) headers.cookie = cookie;
-    const req = http.request(
-      { host: '127.0.0.1', port, method: step.method ?? 'GET', path: step.path, headers, agent: false },
+    const req = (secure ? https : http).request(
+      { host: '127.0.0.1', port, method: step.method ?? 'GET', path: step.path, headers, agent: false, ca: tls.cert },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
@@ -334,7 +342,8 @@ export async function record(
     vi.useRealTimers();
     return { steps: [], setupError: (err as Error).message };
   }
-  const server = http.createServer(build(scenario, ctx, mw));
+  const listener = build(scenario, ctx, mw);
+  const server = framework === 'https' ? https.createServer(tls, listener) : http.createServer(listener);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   const jar = new Map<string, string>();
@@ -347,7 +356,7 @@ export async function record(
       ctx.log = [];
       const cookie = step.cookie === false ? undefined
         : step.cookie ?? ([...jar].map(([k, v]) => `${k}=${v}`).join('; ') || undefined);
-      const res = await send(port, step, cookie);
+      const res = await send(port, step, cookie, framework === 'https');
       await quiesce();
       const setCookie = res.headers['set-cookie'] ?? [];
       for (const c of setCookie) {
