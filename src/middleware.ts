@@ -58,17 +58,17 @@ function generateSessionId(): string {
  */
 export function session(options: SessionOptions = {}): (req: any, res: any, next: Next) => void {
   const opts = validateOptions(options);
-  const store = (opts.store ?? new MemoryStore()) as StoreContract;
+  const store = (opts.store || new MemoryStore()) as StoreContract;
   warnIfUnboundedInProduction(store);
 
   const settings: Settings = {
-    name: opts.name ?? opts.key ?? 'connect.sid',
+    name: opts.name || opts.key || 'connect.sid',
     store,
     atomic: isAtomicStore(store) ? store : undefined,
     storeCanTouch: typeof store.touch === 'function',
     keys: toKeys(opts.secret),
-    cookie: opts.cookie ?? {},
-    genid: opts.genid ?? generateSessionId,
+    cookie: opts.cookie || {},
+    genid: opts.genid || generateSessionId,
     proxy: opts.proxy,
     resave: opts.resave ?? true,
     policy: { saveUninitialized: opts.saveUninitialized ?? true, rolling: Boolean(opts.rolling) },

@@ -58,21 +58,23 @@ function deprecate(message: string): void {
 export function validateOptions(options: SessionOptions): SessionOptions {
   if (options === null || typeof options !== 'object') fail('session', 'an object', options);
   const o = options as Record<string, unknown>;
-  if (o.genid !== undefined && typeof o.genid !== 'function') {
+  // As in express-session (`opts.genid || default`), a falsy genid, name, store, cookie or
+  // unset means the default, so configurations like `store: useRedis ? redis : null` keep working.
+  if (o.genid && typeof o.genid !== 'function') {
     throw new TypeError('genid option must be a function');
   }
-  if (o.unset !== undefined && o.unset !== 'destroy' && o.unset !== 'keep') {
+  if (o.unset && o.unset !== 'destroy' && o.unset !== 'keep') {
     throw new TypeError('unset option must be "destroy" or "keep"');
   }
   for (const key of ['resave', 'rolling', 'saveUninitialized', 'proxy']) checkBoolean(o, key);
   for (const key of ['name', 'key']) {
     const value = o[key];
-    if (value !== undefined && (typeof value !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value))) {
+    if (value && (typeof value !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value))) {
       fail(key, 'a non-empty cookie name (letters, digits and !#$%&\'*+-.^_`|~)', value);
     }
   }
   const store = o.store as Record<string, unknown> | undefined;
-  if (store !== undefined) {
+  if (store) {
     const ok = store && typeof store === 'object' &&
       ['get', 'set', 'destroy', 'on'].every((m) => typeof store[m] === 'function');
     if (!ok) fail('store', 'a session store with get, set, destroy and on methods', store);
@@ -80,8 +82,8 @@ export function validateOptions(options: SessionOptions): SessionOptions {
   if (o.touchAfter !== undefined && !(typeof o.touchAfter === 'number' && o.touchAfter >= 0 && Number.isFinite(o.touchAfter))) {
     fail('touchAfter', 'a number of seconds, 0 or more', o.touchAfter);
   }
-  if (o.cookie !== undefined && typeof o.cookie !== 'function') {
-    if (o.cookie === null || typeof o.cookie !== 'object') fail('cookie', 'an object or a function of the request', o.cookie);
+  if (o.cookie && typeof o.cookie !== 'function') {
+    if (typeof o.cookie !== 'object') fail('cookie', 'an object or a function of the request', o.cookie);
     validateCookieOptions(o.cookie as CookieOptions);
   }
   if (o.resave === undefined) deprecate('sessionkit: undefined resave option; provide resave option');

@@ -208,6 +208,13 @@ describe('invalid options fail at setup, naming the option and what it accepts',
     });
   }
 
+  it('a falsy store means a new MemoryStore, as in express-session', async () => {
+    const app = express();
+    app.use(session({ secret, resave: false, saveUninitialized: false, store: null as any }));
+    app.get('/', (req: any, res) => res.json({ memory: req.sessionStore instanceof MemoryStore }));
+    await request(app).get('/').expect(200, { memory: true });
+  });
+
   it('MemoryStore options', () => {
     expect(() => new MemoryStore({ max: 0 })).toThrow(/max option must be a positive integer; got 0/);
     expect(() => new MemoryStore({ max: 1.5 })).toThrow(/max option must be a positive integer/);

@@ -381,6 +381,12 @@ export const scenarios: Scenario[] = [
     steps: [get('/set?a=1'), get('/view'), get('/view', { cookie: 'connect.sid=whatever' })],
   },
   {
+    name: 'falsy cookie, name, unset and genid mean the defaults',
+    randomIds: true,
+    options: () => ({ cookie: null, name: '', unset: '', genid: null }),
+    steps: [get('/set?a=1'), get('/view')],
+  },
+  {
     name: 'deprecated key option names the cookie',
     options: () => ({ key: 'legacy.sid' }),
     steps: [get('/set?a=1'), get('/view')],
