@@ -57,7 +57,9 @@ export class Cookie {
         throw new TypeError('argument options must be a object');
       }
       for (const key in options) {
-        if (key !== 'data') this[key] = (options as Record<string, unknown>)[key];
+        // A stored cookie is parsed JSON, where `__proto__` can be an own key: copying it would
+        // replace this cookie's prototype.
+        if (key !== 'data' && key !== '__proto__') this[key] = (options as Record<string, unknown>)[key];
       }
     }
     if (this.originalMaxAge === undefined || this.originalMaxAge === null) {

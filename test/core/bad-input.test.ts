@@ -154,6 +154,22 @@ describe('bad stored records are no session', () => {
     });
   }
 
+  it('a __proto__ key inside the stored cookie changes nothing', async () => {
+    const record = JSON.parse(goodRecord({ who: 'cookie-proto' }));
+    const text = JSON.stringify(record).replace('"cookie":{', '"cookie":{"__proto__":{"serialize":1,"polluted":"yes"},"constructor":{"x":1},');
+    memory.sessions.set('cookie-proto', text);
+    for (const path of ['/view', '/set', '/view']) {
+      const res = await request(app).get(path).set('Cookie', signed('cookie-proto'));
+      expect(res.status).toBe(200);
+      expect(res.body.id).toBe('cookie-proto');
+    }
+    expect(({} as any).polluted).toBeUndefined();
+    expect((session.Cookie.prototype as any).polluted).toBeUndefined();
+    const cookie = new session.Cookie(JSON.parse('{"__proto__":{"serialize":1},"maxAge":1000}'));
+    expect(Object.getPrototypeOf(cookie)).toBe(session.Cookie.prototype);
+    expect(cookie.serialize('a', 'b')).toMatch(/^a=b; Path=\/; Expires=/);
+  });
+
   it('__proto__, constructor and prototype keys in stored data pollute nothing', async () => {
     const text = goodRecord().slice(0, -1) +
       ',"__proto__":{"polluted":"yes","cookie":{"secure":true}},"constructor":{"prototype":{"polluted":"yes"}},' +
