@@ -133,6 +133,11 @@ function detectDriver(client: any): Driver {
     return { cluster: false, release: gate.release, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
   }
   // node-redis v4/v5: an abort signal takes a timed-out command out of the offline queue.
+  if (typeof client.sendCommand === 'function' && typeof client.getMasterNode === 'function' && 'isOpen' in client) {
+    // A node-redis Sentinel client: commands go to the current master.
+    const send: SendToNode = (args, signal) => client.sendCommand(false, args, { abortSignal: signal });
+    return { cluster: false, release: () => {}, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
+  }
   if (typeof client.sendCommand === 'function' && 'isOpen' in client) {
     // `abortSignal` is node-redis v5's name for it, `signal` v4's.
     const nodeSend = (target: any): SendToNode => (args, signal) => target.sendCommand(args, { abortSignal: signal, signal });

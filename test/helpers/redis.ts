@@ -4,7 +4,7 @@
  * processes on free loopback ports for tests that kill and restart one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,4 +121,27 @@ export async function waitFor(check: () => Promise<boolean>, what: string, timeo
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Starts a Redis Sentinel on `port` watching the master on `masterPort` as `mymaster`; resolves once it knows it. */
+export async function startSentinel(port: number, masterPort: number): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'sk-redis-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(conf, [
+    `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+    `sentinel monitor mymaster 127.0.0.1 ${masterPort} 1`,
+  ].join('\n') + '\n');
+  const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(async () => (await redisCli(port, 'SENTINEL', 'get-master-addr-by-name', 'mymaster')).includes(String(masterPort)), `sentinel on ${port}`);
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    process: child,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
