@@ -142,7 +142,12 @@ async function readWith(app: any, cookie: string) {
   return (await request(app).get('/').set('Cookie', cookie).expect(200)).body as { id: string; data: Record<string, unknown> };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Moves the clock the middleware reads (Date only: sockets and timers keep real time). */
+function setClock(iso: string): number {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date(iso));
+  return Date.now();
+}
 
 describe('cookieSession: sealing', () => {
   it('keeps the session across requests in the cookie alone', async () => {
@@ -267,23 +272,44 @@ describe('cookieSession: secret rotation', () => {
 });
 
 describe('cookieSession: expiry enforced by the server', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('refuses a replayed cookie after maxAge, though the client keeps sending it', async () => {
-    const app = makeApp({ cookie: { maxAge: 300 } });
-    const cookies = await sessionCookies(app, { user: 'ann' });
-    const header = cookieHeader(cookies);
+    const app = makeApp({ cookie: { maxAge: 60_000 } });
+    const start = setClock('2030-03-01T10:00:00Z');
+    const header = cookieHeader(await sessionCookies(app, { user: 'ann' }));
+    vi.setSystemTime(start + 59_000);
     expect((await readWith(app, header)).data).toEqual({ user: 'ann' });
-    await sleep(400);
+    vi.setSystemTime(start + 60_001);
     expect((await readWith(app, header)).data).toEqual({});
   });
 
   it('without maxAge, sends a browser-session cookie whose seal still expires after ttl', async () => {
-    const app = makeApp({ ttl: 300 });
+    const app = makeApp({ ttl: 60_000 });
+    const start = setClock('2030-03-01T10:00:00Z');
     const res = await request(app).post('/set').send({ user: 'ann' }).expect(200);
     expect(setCookies(res)[0]).not.toMatch(/Expires=|Max-Age=/);
     const header = cookieHeader(liveCookies(res));
+    vi.setSystemTime(start + 59_000);
     expect((await readWith(app, header)).data).toEqual({ user: 'ann' });
-    await sleep(400);
+    vi.setSystemTime(start + 60_001);
     expect((await readWith(app, header)).data).toEqual({});
+  });
+
+  it('measures maxAge from the last write: a change extends the session, a read does not', async () => {
+    const app = makeApp({ cookie: { maxAge: 60_000 } });
+    const start = setClock('2030-03-01T10:00:00Z');
+    const first = cookieHeader(await sessionCookies(app, { n: 1 }));
+    vi.setSystemTime(start + 30_000);
+    const read = await request(app).get('/').set('Cookie', first).expect(200);
+    expect(setCookies(read)).toEqual([]);
+    const changed = await request(app).post('/set').set('Cookie', first).send({ n: 2 }).expect(200);
+    const second = cookieHeader(liveCookies(changed));
+    vi.setSystemTime(start + 80_000);
+    expect((await readWith(app, first)).data).toEqual({});
+    expect((await readWith(app, second)).data).toEqual({ n: 2 });
   });
 
   it('with rolling, reseals on every response, so an active session keeps going', async () => {
@@ -302,9 +328,8 @@ describe('cookieSession: a key per day', () => {
   });
 
   it('opens seals made on earlier days, and none dated days ahead', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
     const app = makeApp({ cookie: { maxAge: 30 * 24 * 3600 * 1000 } });
-    vi.setSystemTime(new Date('2030-01-10T23:59:59Z'));
+    setClock('2030-01-10T23:59:59Z');
     const dayOne = cookieHeader(await sessionCookies(app, { sealed: 'day one' }));
     vi.setSystemTime(new Date('2030-01-11T00:00:01Z'));
     const dayTwo = cookieHeader(await sessionCookies(app, { sealed: 'day two' }));
