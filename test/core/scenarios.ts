@@ -209,6 +209,38 @@ const responseRoutes: Record<string, Route> = {
     res.writeHead(200, { 'Set-Cookie': 'head=1' });
     res.end('from writeHead');
   },
+  '/end-callback': (req, res, ctx) => {
+    req.session.n = 1;
+    try {
+      res.end(() => ctx.log.push('end callback'));
+    } catch (err) {
+      ctx.log.push(`threw: ${(err as Error).message}`);
+      if (!res.writableEnded) res.end();
+    }
+  },
+  '/end-chunk-callback': (req, res, ctx) => {
+    req.session.n = 1;
+    res.end('body', () => ctx.log.push('end callback'));
+  },
+  '/end-chunk-encoding-callback': (req, res, ctx) => {
+    req.session.n = 1;
+    res.end('626f6479', 'hex', () => ctx.log.push('end callback'));
+  },
+  '/write-then-change': (req, res) => {
+    res.write('early ');
+    req.session.late = 'after the first write';
+    res.end('late');
+  },
+  '/write-head-status-message': (req, res) => {
+    req.session.n = 1;
+    res.writeHead(202, 'Accepted Nicely', { 'X-Test': 'message' });
+    res.end('ok');
+  },
+  '/flush-headers': (req, res) => {
+    req.session.n = 1;
+    res.flushHeaders();
+    res.end('flushed');
+  },
   '/async': async (req, res) => {
     await new Promise((r) => setTimeout(r, 5));
     req.session.later = true;
