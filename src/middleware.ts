@@ -267,11 +267,13 @@ class RequestSession implements SessionLifecycle {
 
   private state(sess: Session, current: Snapshot): SessionState {
     const sameId = this.originalId === sess.id;
+    const unchanged = sameId && sameSnapshot(this.original, current);
     return {
       idIsString: typeof this.req.sessionID === 'string',
       isNew: this.cookieId !== this.req.sessionID,
-      modified: !sameId || !sameSnapshot(this.original, current),
-      saved: sameId && sameSnapshot(this.saved, current),
+      modified: !unchanged,
+      // With resave off, a loaded session counts as saved as loaded: one comparison serves both.
+      saved: sameId && (this.saved !== undefined && this.saved === this.original ? unchanged : sameSnapshot(this.saved, current)),
       everSaved: this.saved !== undefined,
     };
   }
