@@ -180,11 +180,17 @@ class RequestSession implements SessionLifecycle {
    */
   private load(id: string, reloading: boolean, done: (err: unknown, found?: boolean) => void): void {
     const { atomic, store } = this.settings;
+    const loaded = (record: SessionRecord | null, version: string | undefined) => {
+      let found = false;
+      try {
+        found = record !== null && this.inflate(id, record, version, reloading);
+      } catch {
+        // A record that cannot be revived (say, a cookie with a bad maxAge) is no session.
+      }
+      done(null, found);
+    };
     if (atomic) {
-      atomic.getVersioned(id).then(
-        (loaded) => done(null, loaded ? this.inflate(id, loaded.record, loaded.version, reloading) : false),
-        (err) => done(err),
-      );
+      atomic.getVersioned(id).then((got) => loaded(got ? got.record : null, got?.version), done);
       return;
     }
     let called = false;
@@ -192,13 +198,15 @@ class RequestSession implements SessionLifecycle {
       if (called) return;
       called = true;
       // A missing file is no session for file stores; a reload reports it as express-session does.
-      if (err && (reloading || (err as NodeJS.ErrnoException).code !== 'ENOENT')) return done(err);
-      const record = err ? null : parseRecord(value);
-      done(null, record ? this.inflate(id, record, undefined, reloading) : false);
+      if (err && (reloading || (err as NodeJS.ErrnoException).code !== 'ENOENT')) done(err);
+      else loaded(err ? null : parseRecord(value), undefined);
     };
     try {
       store.get(id, got);
     } catch (err) {
+      // Only a store that throws instead of calling back; an error thrown further down the
+      // request (after the callback ran) is not ours to swallow.
+      if (called) throw err;
       got(err);
     }
   }

@@ -130,6 +130,7 @@ describe('bad stored records are no session', () => {
     ['no cookie', '{"user":"x"}'],
     ['a cookie that is not an object', '{"cookie":"yes","user":"x"}'],
     ['a null cookie', '{"cookie":null,"user":"x"}'],
+    ['a cookie with a bad maxAge', '{"cookie":{"maxAge":"soon","originalMaxAge":null},"user":"x"}'],
   ];
   for (const [label, text] of cases) {
     it(`in sessionkit's MemoryStore: ${label}`, async () => {
