@@ -144,10 +144,14 @@ function storeDefinitions(prefix) {
   ];
 }
 
-/** Runs `op(i)` from `concurrency` workers for `seconds`; worker w uses sessions w, w+concurrency, ... */
-async function opsPerSecond(op) {
+/**
+ * Runs `op(i)` from `concurrency` workers for `seconds`, after a warm-up of a fifth of that;
+ * worker w uses sessions w, w+concurrency, ...
+ */
+async function opsPerSecond(op, warmup = true) {
+  if (warmup) await opsPerSecond(op, false);
   let count = 0;
-  const end = performance.now() + seconds * 1000;
+  const end = performance.now() + (warmup ? seconds : seconds / 5) * 1000;
   const worker = async (w) => {
     for (let i = w; performance.now() < end; i += concurrency) {
       await op(i % population);
@@ -212,6 +216,10 @@ export async function runStoreBenchmarks({ notes = new Set(), prefix = `skbench:
         `  ${(def.name + (def.reference ? ' (reference)' : '')).padEnd(40)}` +
           ['get', 'set', 'touch', 'setIfVersion'].map((k) => `${k} ${fmt(ops[k]).padStart(9)}`).join('  '),
       );
+    } catch (err) {
+      const note = `${def.name} failed in the store micro-benchmarks: ${err.message}`;
+      notes.add(note);
+      console.log(`  ${note}`);
     } finally {
       await opened.close();
     }
