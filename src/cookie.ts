@@ -116,8 +116,17 @@ export class Cookie {
 export function reviveCookie(stored: CookieData): Cookie {
   const expires = stored.expires;
   const originalMaxAge = stored.originalMaxAge;
+  // Checked once here: a non-numeric originalMaxAge would make every touch throw, and an
+  // unreadable expiry would make a session that never expires.
+  if (originalMaxAge !== undefined && originalMaxAge !== null && typeof originalMaxAge !== 'number') {
+    throw new TypeError('stored cookie.originalMaxAge must be a number or null');
+  }
+  const date = typeof expires === 'string' ? new Date(expires) : expires;
+  if (date !== undefined && date !== null && !(date instanceof Date && !Number.isNaN(date.getTime()))) {
+    throw new TypeError('stored cookie.expires must be a date or null');
+  }
   const cookie = new Cookie(stored);
-  if (typeof expires === 'string') cookie.expires = new Date(expires);
+  if (typeof expires === 'string') cookie.expires = date;
   cookie.originalMaxAge = originalMaxAge;
   return cookie;
 }

@@ -131,6 +131,8 @@ describe('bad stored records are no session', () => {
     ['a cookie that is not an object', '{"cookie":"yes","user":"x"}'],
     ['a null cookie', '{"cookie":null,"user":"x"}'],
     ['a cookie with a bad maxAge', '{"cookie":{"maxAge":"soon","originalMaxAge":null},"user":"x"}'],
+    ['a cookie with a bad originalMaxAge', '{"cookie":{"originalMaxAge":"1000","expires":null},"user":"x"}'],
+    ['a cookie with a bad expires', '{"cookie":{"originalMaxAge":null,"expires":"someday"},"user":"x"}'],
   ];
   for (const [label, text] of cases) {
     it(`in sessionkit's MemoryStore: ${label}`, async () => {
