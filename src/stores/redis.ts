@@ -273,7 +273,13 @@ export class RedisStore extends Store {
   /** Fails after `commandTimeout` ms, aborting `signal` so the driver withdraws what it still holds. */
   private bounded<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
-    const sent = run(controller.signal);
+    let sent: Promise<T>;
+    try {
+      sent = run(controller.signal);
+    } catch (err) {
+      // A driver that throws rather than rejects still reaches the caller's callback or promise.
+      return Promise.reject(err);
+    }
     if (!this.commandTimeout) return sent;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
