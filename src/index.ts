@@ -24,18 +24,23 @@ interface SessionFactory {
   MemoryStore: typeof MemoryStore;
   Cookie: typeof Cookie;
   Session: typeof Session;
+  /** The factory itself, so `require('sessionkit').session` and `.default` work as the ES exports do. */
+  session: SessionFactory;
+  default: SessionFactory;
 }
 
 /**
  * `session(options)`: the middleware factory, with `Store`, `MemoryStore`, `Cookie` and
  * `Session` attached, as `require('express-session')` has them.
  */
-const session: SessionFactory = Object.assign(
+const session = Object.assign(
   function session(options?: SessionOptions): SessionMiddleware {
     return createMiddleware(options);
   },
   { Store, MemoryStore, Cookie, Session },
-);
+) as SessionFactory;
+session.session = session;
+session.default = session;
 
 export { session };
 export default session;

@@ -215,6 +215,9 @@ describe('entry points', () => {
     const cjs = require('sessionkit');
     expect(typeof cjs).toBe('function');
     for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session']) expect(typeof cjs[name]).toBe('function');
+    // The names the ES module exports work from CommonJS too (and through bundler interop).
+    expect(cjs.session).toBe(cjs);
+    expect(cjs.default).toBe(cjs);
     const store = new cjs.MemoryStore({ checkPeriod: 0 });
     expect(store).toBeInstanceOf(cjs.Store);
     const app = express();
