@@ -81,15 +81,17 @@ export class MemoryStore extends Store {
       this.drop(sid);
       return null;
     }
-    // Most recently used goes last.
-    this.sessions.delete(sid);
-    this.sessions.set(sid, text);
+    // Most recently used goes last (only `max` needs the order).
+    if (this.max !== Infinity) {
+      this.sessions.delete(sid);
+      this.sessions.set(sid, text);
+    }
     return { record, version: text };
   }
 
   private write(sid: string, record: SessionRecord): string {
     const text = JSON.stringify(record);
-    this.sessions.delete(sid);
+    if (this.max !== Infinity) this.sessions.delete(sid);
     this.sessions.set(sid, text);
     while (this.sessions.size > this.max) {
       this.drop(this.sessions.keys().next().value as string);

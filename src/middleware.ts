@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { parse as parseCookieHeader } from 'cookie';
 import onHeaders from 'on-headers';
 import parseUrl from 'parseurl';
@@ -47,9 +47,21 @@ interface Settings {
   touchAfterMs: number;
 }
 
-/** express-session's session IDs: 24 random bytes, base64url. */
+/**
+ * express-session's session IDs: 24 random bytes, base64url. The bytes come from a pool
+ * filled 256 IDs at a time, so a new session costs no call into the system's random source.
+ */
+const ID_BYTES = 24;
+const idPool = Buffer.allocUnsafe(ID_BYTES * 256);
+let idOffset = idPool.length;
 function generateSessionId(): string {
-  return randomBytes(24).toString('base64url');
+  if (idOffset === idPool.length) {
+    randomFillSync(idPool);
+    idOffset = 0;
+  }
+  const id = idPool.toString('base64url', idOffset, idOffset + ID_BYTES);
+  idOffset += ID_BYTES;
+  return id;
 }
 
 /**
@@ -337,6 +349,9 @@ class RequestSession implements SessionLifecycle {
 
       function writetop() {
         if (!sync) return ret;
+        // Held until the final end(), which uncorks: one write to the socket per response
+        // even when the store answers on a later turn.
+        res.cork();
         if (!res.headersSent) res._implicitHeader?.();
         if (chunk == null) {
           ret = true;
