@@ -19,7 +19,7 @@ export { Cookie, MemoryStore, Session, Store };
 export type SessionMiddleware = (req: any, res: any, next: (err?: any) => void) => void;
 
 interface SessionFactory {
-  (options?: SessionOptions): SessionMiddleware;
+  (options?: SessionOptions | null): SessionMiddleware;
   Store: typeof Store;
   MemoryStore: typeof MemoryStore;
   Cookie: typeof Cookie;
@@ -34,7 +34,7 @@ interface SessionFactory {
  * `Session` attached, as `require('express-session')` has them.
  */
 const session = Object.assign(
-  function session(options?: SessionOptions): SessionMiddleware {
+  function session(options?: SessionOptions | null): SessionMiddleware {
     return createMiddleware(options);
   },
   { Store, MemoryStore, Cookie, Session },

@@ -68,8 +68,8 @@ function generateSessionId(): string {
  * The session middleware: `app.use(session({ secret, resave, saveUninitialized }))`.
  * Same options, defaults, cookie and stored records as express-session.
  */
-export function session(options: SessionOptions = {}): (req: any, res: any, next: Next) => void {
-  const opts = validateOptions(options);
+export function session(options?: SessionOptions | null): (req: any, res: any, next: Next) => void {
+  const opts = validateOptions(options ?? {});
   const store = (opts.store || new MemoryStore()) as StoreContract;
   warnIfUnboundedInProduction(store);
 

@@ -227,6 +227,15 @@ describe('invalid options fail at setup, naming the option and what it accepts',
     });
   }
 
+  it('no options at all fail only for want of a secret, as in express-session', async () => {
+    for (const options of [undefined, null]) {
+      const app = express();
+      app.use(session(options as any));
+      app.use((err: Error, _req: any, res: any, _next: any) => res.status(500).send(err.message));
+      await request(app).get('/').expect(500, 'secret option required for sessions');
+    }
+  });
+
   it('a falsy store means a new MemoryStore, as in express-session', async () => {
     const app = express();
     app.use(session({ secret, resave: false, saveUninitialized: false, store: null as any }));
