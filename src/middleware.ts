@@ -154,6 +154,8 @@ class RequestSession implements SessionLifecycle {
   private gone = false;
   private loadedExpires: number | undefined;
   private touched = false;
+  /** The cookie of the session loaded or generated last. */
+  private cookie: Cookie | undefined;
   /** The session and its state as measured by res.end, for the Set-Cookie decision that follows. */
   private ending: { session: Session; state: SessionState } | undefined;
 
@@ -226,6 +228,7 @@ class RequestSession implements SessionLifecycle {
   /** On a reload, what counts as modified or saved stays measured from the first load, as in express-session. */
   private inflate(id: string, record: SessionRecord, version: string | undefined, reloading: boolean): true {
     const sess = createSession(this.req, record);
+    this.cookie = sess.cookie;
     this.base = snapshot(sess);
     if (!reloading) {
       this.originalId = id;
@@ -275,6 +278,7 @@ class RequestSession implements SessionLifecycle {
       if (cookieOptions.sameSite === 'auto') cookie.sameSite = secure ? 'none' : 'lax';
     }
     req.session = sess;
+    this.cookie = cookie;
     this.base = undefined;
     this.version = undefined;
     this.versionId = undefined;
@@ -298,10 +302,25 @@ class RequestSession implements SessionLifecycle {
     };
   }
 
+  /**
+   * req.session as the end of the request sees it. A plain object assigned to req.session
+   * becomes the session's data (with the session's cookie), where express-session would throw
+   * inside res.end and leave the response hanging.
+   */
+  private session(): Session | null | undefined {
+    const sess = this.req.session as unknown;
+    if (sess == null || sess instanceof Session || typeof sess !== 'object') return sess as Session | null | undefined;
+    const replaced = new Session(this.req, sess);
+    const cookie = (sess as { cookie?: unknown }).cookie;
+    replaced.cookie = cookie instanceof Cookie ? cookie : this.cookie ?? new Cookie(this.cookieOptions);
+    this.req.session = replaced;
+    return replaced;
+  }
+
   /** Runs as the response headers are written: Set-Cookie when the session calls for one. */
   private writeCookie(): void {
     const { req, res, settings } = this;
-    const sess = req.session;
+    const sess = this.session();
     if (!sess) return;
     if (typeof req.sessionID !== 'string') return;
     // During res.end the state was just measured; reuse it rather than serialize the session again.
@@ -381,7 +400,7 @@ class RequestSession implements SessionLifecycle {
         settings.store.destroy(req.sessionID, done);
         return writetop();
       }
-      const sess = req.session;
+      const sess = self.session();
       if (!sess) return _end.call(res, chunk, encoding);
       if (!self.touched) {
         sess.touch();

@@ -124,6 +124,24 @@ describe('Promise API', () => {
   });
 });
 
+describe('a plain object assigned to req.session', () => {
+  it('becomes the session data, keeping the session and its cookie', async () => {
+    const app = appWith({ cookie: { maxAge: minute } }, (a) => {
+      a.get('/assign', (req: any, res) => {
+        req.session = { user: 'assigned', cart: [1] };
+        res.send('assigned');
+      });
+      a.get('/view', (req: any, res) => {
+        const { cookie, ...data } = req.session;
+        res.json({ data, originalMaxAge: cookie.originalMaxAge, isSession: req.session instanceof Session });
+      });
+    });
+    const res = await request(app).get('/assign').expect('assigned');
+    await request(app).get('/view').set('Cookie', cookieOf(res))
+      .expect(200, { data: { user: 'assigned', cart: [1] }, originalMaxAge: minute, isSession: true });
+  });
+});
+
 describe('genid returning a Promise', () => {
   it('is awaited for new and regenerated sessions; a rejection goes to next(err)', async () => {
     let n = 0;
