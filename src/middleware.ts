@@ -4,7 +4,7 @@ import { randomFillSync } from 'node:crypto';
 import { parse as parseCookieHeader } from 'cookie';
 import onHeaders from 'on-headers';
 import parseUrl from 'parseurl';
-import { call, type Callback } from './callback.js';
+import { call, noop, type Callback } from './callback.js';
 import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from './changes.js';
 import { Cookie, type CookieOptions } from './cookie.js';
 import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from './decide.js';
@@ -28,8 +28,33 @@ type Req = IncomingMessage & {
 type Res = ServerResponse & { _implicitHeader?: () => void };
 type Next = (err?: unknown) => void;
 
-/** How many times a conditional save merges and retries before it reports a conflict error. */
-const MAX_MERGE_ATTEMPTS = 16;
+/**
+ * How many times a conditional save merges and retries before it reports a conflict error.
+ * Saves of one session in this process take turns (see `inTurn`), so only writers in other
+ * processes compete here, and a short random pause after each lost round spreads them out.
+ */
+const MAX_MERGE_ATTEMPTS = 64;
+
+/** Saves of each session in flight in this process, chained so they take turns. */
+const savesInFlight = new WeakMap<object, Map<string, Promise<void>>>();
+
+/**
+ * Runs `save` after the previous save of the same session (same store, same ID) in this
+ * process has finished. Thirty overlapping requests then make thirty short turns, each with
+ * at most one conflict to merge, instead of thirty writers racing round after round.
+ */
+function inTurn(store: object, id: string, save: () => Promise<void>): Promise<void> {
+  let queue = savesInFlight.get(store);
+  if (!queue) savesInFlight.set(store, (queue = new Map()));
+  const previous = queue.get(id);
+  const run = previous ? previous.then(save, save) : save();
+  const settled = run.then(noop, noop);
+  queue.set(id, settled);
+  settled.then(() => {
+    if (queue.get(id) === settled) queue.delete(id);
+  });
+  return run;
+}
 
 /** Everything fixed at setup, shared by every request. */
 interface Settings {
@@ -441,7 +466,7 @@ class RequestSession implements SessionLifecycle {
     }
     const { atomic, store } = this.settings;
     if (atomic && this.version !== undefined && sess.id === this.versionId) {
-      this.saveMerged(atomic, sess, current).then(() => done(), done);
+      inTurn(atomic, sess.id, () => this.saveMerged(atomic, sess, current)).then(() => done(), done);
       return;
     }
     store.set(sess.id, sess as unknown as SessionRecord, done);
@@ -474,6 +499,7 @@ class RequestSession implements SessionLifecycle {
       }
       version = result.current.version;
       record = merge(result.current.record, sess, delta);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
     }
     throw new Error(`session ${sess.id} could not be saved: it kept changing (${MAX_MERGE_ATTEMPTS} attempts)`);
   }
