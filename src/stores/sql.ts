@@ -107,7 +107,6 @@ export abstract class SqlStore extends Store {
   private timer: NodeJS.Timeout | undefined;
   private pruning: Promise<number> | undefined;
   private closed = false;
-  private readonly turns = new WriteTurns();
 
   constructor(options: SqlStoreOptions, private readonly storeName: string) {
     super();
@@ -260,24 +259,16 @@ export abstract class SqlStore extends Store {
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
     checkId(sid);
     const backend = await this.ready();
-    await this.turns.take(sid, version);
-    let latest: string | undefined;
-    try {
-      const text = JSON.stringify(record);
-      const now = Date.now();
-      const user = userKeyOf(this.userId, record);
-      if (await backend.writeIf(sid, version, text, this.expiresOf(record, now), now, user)) {
-        latest = text;
-        return { written: true, version: text };
-      }
-      const current = await this.readVersioned(sid);
-      latest = current?.version;
-      // Someone wrote the very same text (or the driver counts only changed rows): nothing is lost.
-      if (current && current.version === text) return { written: true, version: text };
-      return { written: false, current };
-    } finally {
-      this.turns.give(sid, latest);
+    const text = JSON.stringify(record);
+    const now = Date.now();
+    const user = userKeyOf(this.userId, record);
+    if (await backend.writeIf(sid, version, text, this.expiresOf(record, now), now, user)) {
+      return { written: true, version: text };
     }
+    const current = await this.readVersioned(sid);
+    // Someone wrote the very same text (or the driver counts only changed rows): nothing is lost.
+    if (current && current.version === text) return { written: true, version: text };
+    return { written: false, current };
   }
 
   // The user index.
@@ -339,43 +330,5 @@ export abstract class SqlStore extends Store {
     const backend = await this.backend?.catch(() => undefined);
     await this.schema?.catch(() => undefined);
     await backend?.end();
-  }
-}
-
-/**
- * Conditional writes of one session from this process take turns, and after a conflict the
- * writer that lost (now holding the current record, merging onto it) goes next. Without
- * turns, N overlapping saves of one session race each round and the unluckiest needs N
- * attempts, beyond the core's limit; with them each save takes at most two. The database
- * still decides every write, so saves from other processes stay just as safe.
- */
-class WriteTurns {
-  private readonly queues = new Map<string, { latest: string | undefined; waiting: Array<{ version: string; go: () => void }> }>();
-
-  async take(sid: string, version: string): Promise<void> {
-    const queue = this.queues.get(sid);
-    if (!queue) {
-      this.queues.set(sid, { latest: undefined, waiting: [] });
-      return;
-    }
-    await new Promise<void>((go) => queue.waiting.push({ version, go }));
-  }
-
-  /** Ends a turn; `latest` is the stored text as the turn left it (undefined when gone). */
-  give(sid: string, latest: string | undefined): void {
-    const queue = this.queues.get(sid)!;
-    if (queue.waiting.length === 0) {
-      this.queues.delete(sid);
-      return;
-    }
-    queue.latest = latest;
-    // The writer that just lost sends its merged retry within a few microtasks: let it arrive,
-    // then prefer it (its version is the latest) over writers still holding an older one.
-    setImmediate(() => {
-      const i = queue.waiting.findIndex((w) => w.version === queue.latest);
-      const [next] = queue.waiting.splice(i === -1 ? 0 : i, 1);
-      if (next) next.go();
-      else this.queues.delete(sid);
-    });
   }
 }
