@@ -1,5 +1,7 @@
 // The results as an SVG bar chart (docs/bench.svg): one panel per scenario, one bar per
-// contender, length in requests per second, labelled with the ratio to bare Express.
+// contender, its length the ratio to bare Express (the median of per-round ratios, the figure
+// the run reports), labelled with that ratio, the requests per second and the ratio to
+// express-session.
 
 const colors = {
   none: '#9ca3af',
@@ -26,7 +28,7 @@ export function renderChart(results) {
   const parts = [];
   let y = 34;
   const { machine, config } = results;
-  parts.push(`<text x="16" y="${y}" font-size="18" font-weight="600">Requests per second, higher is better</text>`);
+  parts.push(`<text x="16" y="${y}" font-size="18" font-weight="600">Throughput as a share of bare Express, higher is better</text>`);
   y += 20;
   parts.push(
     `<text x="16" y="${y}" font-size="12" fill="#4b5563">${escape(
@@ -40,16 +42,14 @@ export function renderChart(results) {
     y += 28;
     parts.push(`<text x="16" y="${y}" font-size="14" font-weight="600">${escape(titles[scenario] ?? scenario)}</text>`);
     y += 10;
-    const max = Math.max(...rows.map((r) => r.rps));
+    const max = Math.max(1, ...rows.map((r) => r.ratioToBare ?? 0));
     for (const r of rows) {
       const variant = r.library === 'sessionkit' && r.id.endsWith('-whole');
       const fill = variant ? colors.variant : colors[r.library] ?? colors.none;
-      const w = Math.max(1, Math.round((r.rps / max) * barMax));
+      const w = Math.max(1, Math.round(((r.ratioToBare ?? 0) / max) * barMax));
       const top = y + (rowHeight - barHeight) / 2;
-      const text = r.id === 'bare'
-        ? `${Math.round(r.rps).toLocaleString('en-US')} req/s`
-        : `${Math.round(r.rps).toLocaleString('en-US')} req/s · ${r.ratioToBare.toFixed(2)}× bare` +
-          (r.ratioToExpressSession != null ? ` · ${r.ratioToExpressSession.toFixed(2)}× e-s` : '');
+      const text = `${(r.ratioToBare ?? 0).toFixed(2)}× bare · ${Math.round(r.rps).toLocaleString('en-US')} req/s` +
+        (r.ratioToExpressSession != null ? ` · ${r.ratioToExpressSession.toFixed(2)}× e-s` : '');
       parts.push(
         `<text x="${labelWidth - 8}" y="${top + barHeight - 4}" font-size="12" text-anchor="end">${escape(r.label)}</text>`,
         `<rect x="${labelWidth}" y="${top}" width="${w}" height="${barHeight}" rx="2" fill="${fill}"/>`,
@@ -61,10 +61,16 @@ export function renderChart(results) {
   y += 16;
   parts.push(
     `<text x="16" y="${y}" font-size="11" fill="#4b5563">${escape(
-      '× bare: ratio to bare Express (no session middleware); × e-s: ratio to express-session with the same kind of store. Both are medians of per-round ratios.',
+      '× bare: requests per second relative to bare Express (no session middleware); × e-s: relative to express-session with the same',
+    )}</text>`,
+    `<text x="16" y="${y + 14}" font-size="11" fill="#4b5563">${escape(
+      'kind of store. Both are medians of per-round ratios; req/s is the median over the rounds. A load average above the core count',
+    )}</text>`,
+    `<text x="16" y="${y + 28}" font-size="11" fill="#4b5563">${escape(
+      'means the machine was shared with other work during the run.',
     )}</text>`,
   );
-  y += 12;
+  y += 40;
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" ${font}>\n` +
     `<rect width="100%" height="100%" fill="#ffffff"/>\n` +

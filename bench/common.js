@@ -67,15 +67,14 @@ function newestMtime(dir) {
  */
 export function ensureBuilt() {
   const entry = join(root, 'dist', 'index.js');
-  let reason;
-  if (!existsSync(entry)) reason = 'dist/ is missing';
-  else if (newestMtime(join(root, 'src')) > statSync(entry).mtimeMs) reason = 'dist/ is older than src/';
-  if (!reason) return;
   if (process.env.BENCH_NO_BUILD) {
-    console.log(`note: ${reason}, but BENCH_NO_BUILD is set: benchmarking dist/ as it is`);
     if (!existsSync(entry)) throw new Error('dist/index.js is missing: run `npm run build` first');
     return;
   }
+  let reason;
+  if (!existsSync(entry)) reason = 'dist/ is missing';
+  else if (existsSync(join(root, 'src')) && newestMtime(join(root, 'src')) > statSync(entry).mtimeMs) reason = 'dist/ is older than src/';
+  if (!reason) return;
   console.log(`${reason}: running \`npm run build\` first`);
   const result = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) throw new Error('`npm run build` failed: the benchmark needs dist/');
