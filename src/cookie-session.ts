@@ -6,7 +6,7 @@ import { parse as parseCookieHeader, serialize } from 'cookie';
 import onHeaders from 'on-headers';
 import parseUrl from 'parseurl';
 import { isSafeKey, sameSnapshot, snapshot, type Snapshot } from './changes.js';
-import { Cookie, type CookieOptions } from './cookie.js';
+import { Cookie, isSecure, type CookieOptions } from './cookie.js';
 import { shouldSave, shouldSetCookie, type Policy, type SessionState } from './decide.js';
 import { validateOptions } from './options.js';
 import { createSession, kLifecycle, Session, type SessionData, type SessionLifecycle } from './session.js';
@@ -587,17 +587,6 @@ class CookieRequestSession implements SessionLifecycle {
     delete this.req.session;
     this.clear();
   }
-}
-
-/** Whether the request arrived over HTTPS, as session() decides it for `secure: 'auto'`. */
-function isSecure(req: Req, trustProxy: boolean | undefined): boolean {
-  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
-  if (trustProxy === false) return false;
-  if (trustProxy !== true) return req.secure === true;
-  const header = String(req.headers['x-forwarded-proto'] || '');
-  const index = header.indexOf(',');
-  const proto = index !== -1 ? header.slice(0, index) : header;
-  return proto.toLowerCase().trim() === 'https';
 }
 
 // The same request properties as `sessionkit` declares, for apps that import only this entry.

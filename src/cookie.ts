@@ -130,3 +130,21 @@ export function reviveCookie(stored: CookieData): Cookie {
   cookie.originalMaxAge = originalMaxAge;
   return cookie;
 }
+
+/**
+ * Whether the request arrived over HTTPS, as express-session decides it for `secure` cookies:
+ * a TLS socket; else, with `proxy: true`, the first X-Forwarded-Proto; else Express's `req.secure`
+ * (which follows its `trust proxy` setting), unless `proxy: false`.
+ */
+export function isSecure(
+  req: { socket?: unknown; secure?: boolean; headers: Record<string, string | string[] | undefined> },
+  trustProxy: boolean | undefined,
+): boolean {
+  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
+  if (trustProxy === false) return false;
+  if (trustProxy !== true) return req.secure === true;
+  const header = String(req.headers['x-forwarded-proto'] || '');
+  const index = header.indexOf(',');
+  const proto = index !== -1 ? header.slice(0, index) : header;
+  return proto.toLowerCase().trim() === 'https';
+}

@@ -6,7 +6,7 @@ import onHeaders from 'on-headers';
 import parseUrl from 'parseurl';
 import { call, noop, type Callback } from './callback.js';
 import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from './changes.js';
-import { Cookie, type CookieOptions } from './cookie.js';
+import { Cookie, isSecure, type CookieOptions } from './cookie.js';
 import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from './decide.js';
 import { MemoryStore, warnIfUnboundedInProduction } from './memory-store.js';
 import { validateOptions, type SessionOptions } from './options.js';
@@ -550,12 +550,3 @@ function readCookie(req: Req, name: string, keys: KeyObject[]): string | undefin
   return val || undefined;
 }
 
-function isSecure(req: Req, trustProxy: boolean | undefined): boolean {
-  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
-  if (trustProxy === false) return false;
-  if (trustProxy !== true) return req.secure === true;
-  const header = String(req.headers['x-forwarded-proto'] || '');
-  const index = header.indexOf(',');
-  const proto = index !== -1 ? header.substr(0, index).toLowerCase().trim() : header.toLowerCase().trim();
-  return proto === 'https';
-}
