@@ -4,9 +4,8 @@ import {
 } from 'node:crypto';
 import { parse as parseCookieHeader, serialize } from 'cookie';
 import onHeaders from 'on-headers';
-import parseUrl from 'parseurl';
 import { isSafeKey, sameSnapshot, snapshot, type Snapshot } from './changes.js';
-import { Cookie, isSecure, type CookieOptions } from './cookie.js';
+import { Cookie, cookieOptionsFor, isSecure, type CookieOptions } from './cookie.js';
 import { shouldSave, shouldSetCookie, type Policy, type SessionState } from './decide.js';
 import { validateOptions } from './options.js';
 import { createSession, kLifecycle, Session, type SessionData, type SessionLifecycle } from './session.js';
@@ -125,9 +124,8 @@ export function cookieSession(options: CookieSessionOptions): (req: any, res: an
       next();
       return;
     }
-    const cookieOptions = typeof settings.cookie === 'function' ? settings.cookie(req) : settings.cookie;
-    const originalPath = parseUrl.original(req)?.pathname || '/';
-    if (originalPath.indexOf(cookieOptions.path || '/') !== 0) {
+    const cookieOptions = cookieOptionsFor(req, settings.cookie);
+    if (!cookieOptions) {
       next();
       return;
     }

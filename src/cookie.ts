@@ -1,4 +1,5 @@
 import { serialize } from 'cookie';
+import parseUrl from 'parseurl';
 
 export type SameSite = boolean | 'lax' | 'strict' | 'none';
 
@@ -147,4 +148,18 @@ export function isSecure(
   const index = header.indexOf(',');
   const proto = index !== -1 ? header.slice(0, index) : header;
   return proto.toLowerCase().trim() === 'https';
+}
+
+/**
+ * The cookie options for this request (the `cookie` option, called when it is a function), or
+ * undefined when the request's original path is outside the cookie's path: then there is no
+ * session at all, as in express-session.
+ */
+export function cookieOptionsFor(
+  req: any,
+  cookie: CookieOptions | ((req: any) => CookieOptions),
+): CookieOptions | undefined {
+  const options = typeof cookie === 'function' ? cookie(req) : cookie;
+  const originalPath = parseUrl.original(req)?.pathname || '/';
+  return originalPath.indexOf(options.path || '/') === 0 ? options : undefined;
 }

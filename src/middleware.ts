@@ -3,10 +3,9 @@ import type { KeyObject } from 'node:crypto';
 import { randomFillSync } from 'node:crypto';
 import { parse as parseCookieHeader } from 'cookie';
 import onHeaders from 'on-headers';
-import parseUrl from 'parseurl';
 import { call, noop, type Callback } from './callback.js';
 import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from './changes.js';
-import { Cookie, isSecure, type CookieOptions } from './cookie.js';
+import { Cookie, cookieOptionsFor, isSecure, type CookieOptions } from './cookie.js';
 import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from './decide.js';
 import { MemoryStore, warnIfUnboundedInProduction } from './memory-store.js';
 import { validateOptions, type SessionOptions } from './options.js';
@@ -143,9 +142,8 @@ export function session(options?: SessionOptions | null): (req: any, res: any, n
       next();
       return;
     }
-    const cookieOptions = typeof settings.cookie === 'function' ? settings.cookie(req) : settings.cookie;
-    const originalPath = parseUrl.original(req)?.pathname || '/';
-    if (originalPath.indexOf(cookieOptions.path || '/') !== 0) {
+    const cookieOptions = cookieOptionsFor(req, settings.cookie);
+    if (!cookieOptions) {
       next();
       return;
     }
