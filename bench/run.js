@@ -19,19 +19,35 @@ import { contenders, lineup } from './contenders.js';
 import { load, login, startServer } from './load.js';
 import { runStoreBenchmarks } from './stores.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    rounds: { type: 'string' },
-    connections: { type: 'string' },
-    scenarios: { type: 'string' },
-    contenders: { type: 'string' },
-    'no-http': { type: 'boolean' },
-    'no-stores': { type: 'boolean' },
-    'no-save': { type: 'boolean' },
-  },
-});
+let flags;
+let config;
+try {
+  ({ values: flags } = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      scenarios: { type: 'string' },
+      contenders: { type: 'string' },
+      'no-http': { type: 'boolean' },
+      'no-stores': { type: 'boolean' },
+      'no-save': { type: 'boolean' },
+    },
+  }));
+  config = {
+    tool: 'autocannon',
+    duration: numberOption('duration', 6),
+    warmup: numberOption('warmup', 2),
+    rounds: Math.max(1, Math.round(numberOption('rounds', 3))),
+    connections: Math.max(1, Math.round(numberOption('connections', 10))),
+    scenarios: listOption('scenarios', Object.keys(lineup)),
+    contenders: listOption('contenders', Object.keys(contenders)),
+  };
+} catch (err) {
+  console.error(`npm run bench: ${err.message}`);
+  process.exit(2);
+}
 
 function numberOption(name, fallback) {
   const raw = flags[name] ?? process.env[`BENCH_${name.toUpperCase()}`];
@@ -49,16 +65,6 @@ function listOption(name, all) {
   if (unknown.length) throw new Error(`unknown ${name}: ${unknown.join(', ')} (known: ${all.join(', ')})`);
   return list;
 }
-
-const config = {
-  tool: 'autocannon',
-  duration: numberOption('duration', 6),
-  warmup: numberOption('warmup', 2),
-  rounds: Math.round(numberOption('rounds', 3)),
-  connections: Math.round(numberOption('connections', 10)),
-  scenarios: listOption('scenarios', Object.keys(lineup)),
-  contenders: listOption('contenders', Object.keys(contenders)),
-};
 
 const runPrefix = `skbench:${Date.now().toString(36)}:${process.pid}:`;
 const paths = { read: '/read', write: '/write', new: '/new' };
