@@ -110,6 +110,30 @@ for (const driver of ['node-redis', 'ioredis'] as const) {
       expect((await request(a).get('/data').set('Cookie', cookie)).body).toEqual({ user: 'ann', again: true });
       expect(problems).toEqual([]);
     });
+
+    it('fails every command in flight when Redis stops answering on an open connection, and carries on when it answers again', async () => {
+      await store.set('stall', record({ n: 1 }));
+      // Stopped, not killed: the connection stays open and commands are written, but nothing answers.
+      server.process.kill('SIGSTOP');
+      try {
+        const first = store.get('stall').then(() => 'answered', (err: Error) => err);
+        await new Promise((r) => setTimeout(r, commandTimeout / 2));
+        // Sent later, so due later: each one fails on its own deadline, none is left waiting.
+        const later = [store.getVersioned('stall'), store.touch('stall', record({ n: 1 })), store.destroy('other')]
+          .map((p) => p.then(() => 'answered', (err: Error) => err));
+        for (const outcome of await Promise.all([first, ...later])) {
+          expect(outcome).toBeInstanceOf(Error);
+          expect((outcome as Error & { code?: string }).code).toBe('ETIMEDOUT');
+        }
+      } finally {
+        server.process.kill('SIGCONT');
+      }
+      await waitFor(async () => (await store.get('stall'))?.n === 1, 'answers after the stall');
+      const { version } = (await store.getVersioned('stall'))!;
+      expect((await store.setIfVersion('stall', version, record({ n: 2 }))).written).toBe(true);
+      expect(await store.get('stall')).toMatchObject({ n: 2 });
+      expect(problems).toEqual([]);
+    });
   });
 }
 
