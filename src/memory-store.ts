@@ -1,6 +1,6 @@
 import { settle, type Callback } from './callback.js';
 import {
-  isExpired, parseRecord, Store,
+  expiresOf, parseRecord, Store,
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
 } from './store.js';
 import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from './user-index.js';
@@ -13,14 +13,28 @@ export interface MemoryStoreOptions extends UserIndexOptions {
 }
 
 /**
+ * What the store knows of a session's saved text: when it expires (ms since the epoch,
+ * Infinity for never) and, when it was touched since it was saved, the cookie of the touch as
+ * JSON. A touch, on every unmodified request by default, then writes no record and `get`
+ * checks the expiry without parsing.
+ */
+interface Life {
+  /** The text this is about: a text put in `sessions` directly gets a new Life when next read. */
+  text: string;
+  expires: number;
+  cookie: string | undefined;
+}
+
+/**
  * Sessions in this process's memory. Records are kept as their JSON text, so a change to
  * `req.session` never reaches the store before a save; expired sessions are swept by an
  * unref'd timer; with `max`, the least recently used session is evicted first.
  */
 export class MemoryStore extends Store {
   readonly max: number;
-  /** Session ID to stored text, in least- to most-recently-used order. */
+  /** Session ID to the text last saved (a touch since is in `lives`), in least- to most-recently-used order. */
   sessions = new Map<string, string>();
+  private readonly lives = new Map<string, Life>();
   private readonly users = new Map<string, Set<string>>();
   /** The user each session is filed under, so a session leaving the store leaves the index too. */
   private readonly userOf = new Map<string, string>();
@@ -47,14 +61,13 @@ export class MemoryStore extends Store {
   /** Removes every expired session now (the timer does this every `checkPeriod`). */
   prune(): void {
     const now = Date.now();
-    for (const [sid, text] of this.sessions) {
-      if (isExpired(parseRecord(text), now)) this.drop(sid);
-    }
+    for (const sid of this.sessions.keys()) this.life(sid, now);
   }
 
   /** Removes a session and its entry in the user index. */
   private drop(sid: string): void {
     this.sessions.delete(sid);
+    this.lives.delete(sid);
     this.unfile(sid);
   }
 
@@ -73,26 +86,57 @@ export class MemoryStore extends Store {
     this.timer = undefined;
   }
 
-  private read(sid: string): VersionedRecord | null {
+  /**
+   * The life of a stored, unexpired session; an expired or unreadable one is dropped. A text
+   * put in `sessions` directly is parsed once here to learn its expiry.
+   */
+  private life(sid: string, now = Date.now()): Life | undefined {
     const text = this.sessions.get(sid);
-    if (text === undefined) return null;
+    if (text === undefined) return undefined;
+    let life = this.lives.get(sid);
+    if (life?.text !== text) {
+      const record = parseRecord(text);
+      if (!record) {
+        this.drop(sid);
+        return undefined;
+      }
+      life = { text, expires: expiryOf(record), cookie: undefined };
+      this.lives.set(sid, life);
+    }
+    if (life.expires <= now) {
+      this.drop(sid);
+      return undefined;
+    }
+    return life;
+  }
+
+  /** The stored record, with the cookie of a touch since its save; its version is the text saved. */
+  private read(sid: string, now?: number): VersionedRecord | null {
+    const life = this.life(sid, now);
+    if (!life) return null;
+    const text = life.text;
     const record = parseRecord(text);
-    if (!record || isExpired(record)) {
+    if (!record) {
       this.drop(sid);
       return null;
     }
-    // Most recently used goes last (only `max` needs the order).
+    if (life.cookie !== undefined) record.cookie = JSON.parse(life.cookie);
+    return { record, version: text };
+  }
+
+  /** Most recently used goes last (only `max` needs the order). */
+  private used(sid: string, text: string): void {
     if (this.max !== Infinity) {
       this.sessions.delete(sid);
       this.sessions.set(sid, text);
     }
-    return { record, version: text };
   }
 
   private write(sid: string, record: SessionRecord): string {
     const text = JSON.stringify(record);
     if (this.max !== Infinity) this.sessions.delete(sid);
     this.sessions.set(sid, text);
+    this.lives.set(sid, { text, expires: expiryOf(record), cookie: undefined });
     while (this.sessions.size > this.max) {
       this.drop(this.sessions.keys().next().value as string);
     }
@@ -112,7 +156,9 @@ export class MemoryStore extends Store {
   get(sid: string): Promise<SessionRecord | null>;
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
   get(sid: string, callback?: Callback<any>): any {
-    return settle(Promise.resolve(this.read(sid)?.record ?? null), callback);
+    const current = this.read(sid);
+    if (current) this.used(sid, current.version);
+    return settle(Promise.resolve(current?.record ?? null), callback);
   }
 
   set(sid: string, session: SessionRecord): Promise<void>;
@@ -129,12 +175,23 @@ export class MemoryStore extends Store {
     return settle(Promise.resolve(), callback);
   }
 
-  /** Renews the stored cookie (and so the expiry) of an existing session; never creates one. */
+  /**
+   * Renews the stored cookie (and so the expiry) of an existing session; never creates one.
+   * The saved text and so the version stay as they are: a conditional write compares the data,
+   * and the cookie of whoever writes last wins, as in a merge.
+   */
   touch(sid: string, session: SessionRecord, callback?: Callback): any {
-    const current = this.read(sid);
-    if (current) {
-      current.record.cookie = session.cookie;
-      this.write(sid, current.record);
+    const life = this.life(sid);
+    if (life) {
+      const cookie = JSON.stringify(session.cookie);
+      if (isObjectText(cookie)) {
+        life.cookie = cookie;
+        life.expires = expiryOf(session);
+      } else {
+        // A record without a cookie object is no session, as it would be once stored and read.
+        this.drop(sid);
+      }
+      this.used(sid, life.text);
     }
     return settle(Promise.resolve(), callback);
   }
@@ -143,10 +200,9 @@ export class MemoryStore extends Store {
   all(callback?: Callback<Record<string, SessionRecord>>): any {
     const out: Record<string, SessionRecord> = Object.create(null);
     const now = Date.now();
-    for (const [sid, text] of this.sessions) {
-      const record = parseRecord(text);
-      if (record && !isExpired(record, now)) out[sid] = record;
-      else this.drop(sid);
+    for (const sid of this.sessions.keys()) {
+      const current = this.read(sid, now);
+      if (current) out[sid] = current.record;
     }
     return settle(Promise.resolve(out), callback);
   }
@@ -161,6 +217,7 @@ export class MemoryStore extends Store {
 
   clear(callback?: Callback): any {
     this.sessions.clear();
+    this.lives.clear();
     this.users.clear();
     this.userOf.clear();
     return settle(Promise.resolve(), callback);
@@ -170,13 +227,15 @@ export class MemoryStore extends Store {
   // with no await between them are atomic.
 
   async getVersioned(sid: string): Promise<VersionedRecord | null> {
-    return this.read(sid);
+    const current = this.read(sid);
+    if (current) this.used(sid, current.version);
+    return current;
   }
 
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
-    const current = this.read(sid);
-    if (!current || current.version !== version) return { written: false, current };
-    return { written: true, version: this.write(sid, record) };
+    // Compared as text first: the record is parsed only to hand it back on a conflict.
+    if (this.sessions.get(sid) === version && this.life(sid)) return { written: true, version: this.write(sid, record) };
+    return { written: false, current: this.read(sid) };
   }
 
   // The user index.
@@ -205,6 +264,16 @@ export class MemoryStore extends Store {
   destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number> {
     return destroyUserSessions(this.index, this.userId, userId, options);
   }
+}
+
+/** A record's expiry in ms since the epoch; Infinity when it has none (or none readable). */
+function expiryOf(record: SessionRecord): number {
+  return expiresOf(record)?.getTime() ?? Infinity;
+}
+
+/** Whether JSON text is an object's (a cookie must be one for the record to be a session). */
+function isObjectText(text: string | undefined): text is string {
+  return text !== undefined && text.charCodeAt(0) === 123; // '{'
 }
 
 let warned = false;
