@@ -216,7 +216,8 @@ class Pending implements Abortable {
   reason: unknown = undefined;
   prev: Pending | undefined = undefined;
   next: Pending | undefined = undefined;
-  private onAbort: (() => void) | undefined = undefined;
+  /** The driver's withdraw hook, or the hooks of several commands sent under one deadline. */
+  private onAbort: (() => void) | Array<() => void> | undefined = undefined;
 
   constructor(
     readonly deadline: number,
@@ -225,20 +226,26 @@ class Pending implements Abortable {
   ) {}
 
   addEventListener(_type: 'abort', listener: () => void): void {
-    this.onAbort = listener;
+    const hooks = this.onAbort;
+    if (hooks === undefined) this.onAbort = listener;
+    else if (Array.isArray(hooks)) hooks.push(listener);
+    else this.onAbort = [hooks, listener];
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    if (this.onAbort === listener) this.onAbort = undefined;
+    const hooks = this.onAbort;
+    if (hooks === listener) this.onAbort = undefined;
+    else if (Array.isArray(hooks) && hooks.includes(listener)) hooks.splice(hooks.indexOf(listener), 1);
   }
 
   /** Tells the driver to withdraw the command if it still holds it, and fails the caller. */
   expire(err: Error): void {
     this.aborted = true;
     this.reason = err;
-    const withdraw = this.onAbort;
+    const hooks = this.onAbort;
     this.onAbort = undefined;
-    withdraw?.();
+    if (Array.isArray(hooks)) for (const withdraw of hooks) withdraw();
+    else hooks?.();
     this.reject(err);
   }
 }
@@ -311,6 +318,15 @@ class Deadlines {
     }
     if (this.head) this.timer = setTimeout(this.expire, this.head.deadline - now).unref();
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** `command`'s answer once `beside` (the user index update, when there is one) is done too. */
+function both<T>(command: Promise<T>, beside: Promise<unknown> | undefined): Promise<T> {
+  return beside ? Promise.all([command, beside]).then(([answer]) => answer) : command;
 }
 
 function escapeGlob(text: string): string {
@@ -425,7 +441,9 @@ export class RedisStore extends Store {
   private async parse(text: unknown): Promise<SessionRecord | null> {
     if (typeof text !== 'string') return null;
     try {
-      return parseRecord(await this.serializer.parse(text));
+      const parsed = this.serializer.parse(text);
+      // connect-redis serializers may parse asynchronously; JSON's answer is used without a detour.
+      return parseRecord(isThenable(parsed) ? await parsed : parsed);
     } catch {
       return null;
     }
@@ -453,7 +471,7 @@ export class RedisStore extends Store {
     }
     const text = this.serializer.stringify(record);
     const args = this.disableTTL ? ['SET', key, text] : ['SET', key, text, 'PX', String(ttl)];
-    await Promise.all([this.send(key, args), this.fileUnderUser(sid, record, ttl)]);
+    await both(this.send(key, args), this.fileUnderUser(sid, record, ttl));
   }
 
   get(sid: string): Promise<SessionRecord | null>;
@@ -484,10 +502,7 @@ export class RedisStore extends Store {
     const key = this.key(sid);
     const ttl = this.ttlMs(session);
     // A non-positive expiry deletes the key, as connect-redis's EXPIRE does.
-    await Promise.all([
-      this.send(key, ['PEXPIRE', key, String(ttl)]),
-      ttl > 0 ? this.fileUnderUser(sid, session, ttl) : undefined,
-    ]);
+    await both(this.send(key, ['PEXPIRE', key, String(ttl)]), ttl > 0 ? this.fileUnderUser(sid, session, ttl) : undefined);
   }
 
   /** Every live session, as an array of records with their `id`, as connect-redis returns them. */
@@ -564,7 +579,10 @@ export class RedisStore extends Store {
    */
   async getVersioned(sid: string): Promise<VersionedRecord | null> {
     const key = this.key(sid);
-    const [text, pttl] = await Promise.all([this.send(key, ['GET', key]), this.send(key, ['PTTL', key])]);
+    // Both commands under one deadline: they travel together, and one timeout entry is half the bookkeeping.
+    const [text, pttl] = await this.bounded((signal) =>
+      Promise.all([this.driver.send(key, ['GET', key], signal), this.driver.send(key, ['PTTL', key], signal)]),
+    );
     const record = await this.parse(text);
     if (!record) return null;
     // Only when the key's expiry is the cookie's: not for a session cookie, a ttl function or disableTTL.
@@ -580,10 +598,7 @@ export class RedisStore extends Store {
     const ttl = this.ttlMs(record);
     const text = this.serializer.stringify(record);
     const ttlArg = ttl <= 0 ? '-1' : this.disableTTL ? '0' : String(ttl);
-    const [result] = await Promise.all([
-      this.runScript(COMPARE_AND_SET, key, [version, text, ttlArg]),
-      ttl > 0 ? this.fileUnderUser(sid, record, ttl) : undefined,
-    ]);
+    const result = await both(this.runScript(COMPARE_AND_SET, key, [version, text, ttlArg]), ttl > 0 ? this.fileUnderUser(sid, record, ttl) : undefined);
     if (result === 1 || result === '1') return { written: true, version: text };
     if (typeof result !== 'string') return { written: false, current: null };
     const current = await this.parse(result);
