@@ -10,7 +10,7 @@ import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type
 import { MemoryStore, warnIfUnboundedInProduction } from './memory-store.js';
 import { validateOptions, type SessionOptions } from './options.js';
 import { createSession, kLifecycle, Session, type SessionLifecycle } from './session.js';
-import { sign, toKeys, unsign } from './signature.js';
+import { sign, toKeys, verify } from './signature.js';
 import { isAtomicStore, parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from './store.js';
 
 type Req = IncomingMessage & {
@@ -163,6 +163,8 @@ export function session(options?: SessionOptions | null): (req: any, res: any, n
 class RequestSession implements SessionLifecycle {
   /** The ID the request's cookie carried, if its signature verified. */
   private cookieId: string | undefined;
+  /** The cookie's signed value, when a Set-Cookie of the same ID can send it again unsigned anew. */
+  private cookieSigned: string | undefined;
   /** The ID and data when the session was loaded or generated. */
   private originalId: string | undefined;
   private original: Snapshot | undefined;
@@ -195,7 +197,9 @@ class RequestSession implements SessionLifecycle {
     const { req, res, settings } = this;
     req.sessionStore = settings.store;
     req[kLifecycle] = this;
-    this.cookieId = req.sessionID = readCookie(req, settings.name, this.keys);
+    const cookie = readCookie(req, settings.name, this.keys);
+    this.cookieId = req.sessionID = cookie?.id;
+    this.cookieSigned = cookie?.signed;
     onHeaders(res, () => this.writeCookie());
     this.wrapEnd();
 
@@ -355,7 +359,10 @@ class RequestSession implements SessionLifecycle {
       this.touched = true;
     }
     try {
-      const header = sess.cookie.serialize(settings.name, sign(req.sessionID, this.keys[0]!));
+      const signed = req.sessionID === this.cookieId && this.cookieSigned !== undefined
+        ? this.cookieSigned
+        : sign(req.sessionID, this.keys[0]!);
+      const header = sess.cookie.serialize(settings.name, signed);
       const prev = res.getHeader('Set-Cookie') ?? [];
       res.setHeader('Set-Cookie', Array.isArray(prev) ? prev.concat(header) : [String(prev), header]);
     } catch (err) {
@@ -524,27 +531,35 @@ class RequestSession implements SessionLifecycle {
   }
 }
 
-/** The session ID in the request's cookie when its signature verifies, as express-session reads it. */
-function readCookie(req: Req, name: string, keys: KeyObject[]): string | undefined {
-  const header = req.headers.cookie;
-  let val: string | false | undefined;
-  if (header) {
-    const raw = parseCookieHeader(header)[name];
-    if (raw && raw.substr(0, 2) === 's:') {
-      val = unsign(raw.slice(2), keys) || undefined;
-    }
-  }
-  // Values that cookie-parser put on the request, as express-session still reads them.
-  if (!val && req.signedCookies) {
-    const signed = req.signedCookies[name];
-    if (signed) val = String(signed);
-  }
-  if (!val && req.cookies) {
-    const raw = req.cookies[name];
-    if (typeof raw === 'string' && raw.substr(0, 2) === 's:') {
-      val = unsign(raw.slice(2), keys) || undefined;
-    }
-  }
-  return val || undefined;
+/** A verified session ID cookie: the ID, and its signed value when the signing key signed it. */
+interface CookieId {
+  id: string;
+  /** Exactly what signing `id` again would produce, so a Set-Cookie of the same ID reuses it. */
+  signed: string | undefined;
 }
 
+/** The session ID in the request's cookie when its signature verifies, as express-session reads it. */
+function readCookie(req: Req, name: string, keys: KeyObject[]): CookieId | undefined {
+  const header = req.headers.cookie;
+  if (header) {
+    const found = verified(parseCookieHeader(header)[name], keys);
+    if (found) return found;
+  }
+  // Values that cookie-parser put on the request, as express-session still reads them.
+  if (req.signedCookies) {
+    const signed = req.signedCookies[name];
+    if (signed && String(signed)) return { id: String(signed), signed: undefined };
+  }
+  if (req.cookies) {
+    const raw = req.cookies[name];
+    if (typeof raw === 'string') return verified(raw, keys);
+  }
+  return undefined;
+}
+
+function verified(raw: string | undefined, keys: KeyObject[]): CookieId | undefined {
+  if (!raw || raw.substr(0, 2) !== 's:') return undefined;
+  const found = verify(raw.slice(2), keys);
+  if (!found || !found.value) return undefined;
+  return { id: found.value, signed: found.key === 0 ? raw : undefined };
+}

@@ -33,13 +33,22 @@ export function sign(value: string, key: KeyObject | Secret): string {
  * keys verifies its signature, compared in constant time; otherwise false.
  */
 export function unsign(signed: string, keys: readonly (KeyObject | Secret)[]): string | false {
+  const verified = verify(signed, keys);
+  return verified && verified.value;
+}
+
+/**
+ * As {@link unsign}, and also which key verified: 0, the signing key, means `signed` is
+ * exactly what `sign(value, keys[0])` returns (HMAC is deterministic), so it can be sent again.
+ */
+export function verify(signed: string, keys: readonly (KeyObject | Secret)[]): { value: string; key: number } | false {
   const dot = signed.lastIndexOf('.');
   if (dot < 0) return false;
   const value = signed.slice(0, dot);
   const given = Buffer.from(signed.slice(dot + 1));
-  for (const key of keys) {
-    const expected = Buffer.from(mac(value, key));
-    if (expected.length === given.length && timingSafeEqual(expected, given)) return value;
+  for (let i = 0; i < keys.length; i++) {
+    const expected = Buffer.from(mac(value, keys[i]!));
+    if (expected.length === given.length && timingSafeEqual(expected, given)) return { value, key: i };
   }
   return false;
 }
