@@ -234,12 +234,16 @@ class Pending implements Abortable {
 
   removeEventListener(_type: 'abort', listener: () => void): void {
     const hooks = this.onAbort;
-    if (hooks === listener) this.onAbort = undefined;
-    else if (Array.isArray(hooks) && hooks.includes(listener)) hooks.splice(hooks.indexOf(listener), 1);
+    if (hooks === listener) {
+      this.onAbort = undefined;
+    } else if (Array.isArray(hooks)) {
+      const at = hooks.indexOf(listener);
+      if (at >= 0) hooks.splice(at, 1);
+    }
   }
 
   /** Tells the driver to withdraw the command if it still holds it, and fails the caller. */
-  expire(err: Error): void {
+  expire(err: unknown): void {
     this.aborted = true;
     this.reason = err;
     const hooks = this.onAbort;
@@ -272,8 +276,10 @@ class Deadlines {
     try {
       sent = run(pending);
     } catch (err) {
-      // A driver that throws rather than rejects still reaches the caller's callback or promise.
-      return Promise.reject(err);
+      // A driver that throws rather than rejects still reaches the caller's callback or promise,
+      // and a command it queued before throwing (the first of two) is withdrawn.
+      pending.expire(err);
+      return bounded;
     }
     this.push(pending);
     sent.then(
@@ -598,7 +604,10 @@ export class RedisStore extends Store {
     const ttl = this.ttlMs(record);
     const text = this.serializer.stringify(record);
     const ttlArg = ttl <= 0 ? '-1' : this.disableTTL ? '0' : String(ttl);
-    const result = await both(this.runScript(COMPARE_AND_SET, key, [version, text, ttlArg]), ttl > 0 ? this.fileUnderUser(sid, record, ttl) : undefined);
+    const result = await both(
+      this.runScript(COMPARE_AND_SET, key, [version, text, ttlArg]),
+      ttl > 0 ? this.fileUnderUser(sid, record, ttl) : undefined,
+    );
     if (result === 1 || result === '1') return { written: true, version: text };
     if (typeof result !== 'string') return { written: false, current: null };
     const current = await this.parse(result);

@@ -254,6 +254,25 @@ describe('RedisStore: data layout and options', () => {
     expect(() => new RedisStore({ client: prefixed })).toThrow(/keyPrefix/);
   });
 
+  it('turns a driver that throws instead of rejecting into a failed operation, in both forms', async () => {
+    // Injected: a real client rejects. PTTL is the second command of getVersioned, PEXPIRE touch's only one.
+    const client = await nodeRedis();
+    clients.push(client);
+    const store = new RedisStore({ client, prefix: `${base}throw${++n}:`, commandTimeout: 60_000 });
+    stores.push(store);
+    await store.set('s', record({ a: 1 }));
+    const real = client.sendCommand.bind(client);
+    const spy = vi.spyOn(client, 'sendCommand').mockImplementation(((args: string[], options?: object) => {
+      if (args[0] === 'PTTL' || args[0] === 'PEXPIRE') throw new Error('driver bug');
+      return real(args, options);
+    }) as typeof client.sendCommand);
+    await expect(store.getVersioned('s')).rejects.toThrow('driver bug');
+    const viaCallback = await new Promise((resolve) => store.touch('s', record({ a: 1 }), resolve));
+    expect(viaCallback).toMatchObject({ message: 'driver bug' });
+    spy.mockRestore();
+    expect(await store.getVersioned('s')).toMatchObject({ record: { a: 1 } });
+  });
+
   it("listens for the client's errors so an unlistened error cannot crash the process", async () => {
     const { createClient } = await import('redis');
     const client = createClient({ url: 'redis://127.0.0.1:1' });
