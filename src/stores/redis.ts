@@ -111,9 +111,14 @@ interface Driver {
   /** One sender per master: the client itself, or each master of a cluster. */
   masters(signal: Abortable): Promise<SendToNode[]>;
   cluster: boolean;
+  /** Runs `send`, letting the commands it sends leave in one socket write. */
+  together<T>(send: () => T): T;
   /** Removes the listeners the driver put on the client. */
   release(): void;
 }
+
+/** Runs `run` as it is: node-redis writes the commands of one tick together by itself, and a cluster sends to several nodes. */
+const together = <T>(run: () => T): T => run();
 
 function detectDriver(client: any): Driver {
   if (!client || typeof client !== 'object') {
@@ -137,6 +142,7 @@ function detectDriver(client: any): Driver {
     if (client.isCluster) {
       return {
         cluster: true,
+        together,
         release: gate.release,
         send: (_key, args, signal) => send(args, signal),
         masters: async (signal) => {
@@ -146,13 +152,30 @@ function detectDriver(client: any): Driver {
         },
       };
     }
-    return { cluster: false, release: gate.release, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
+    return {
+      cluster: false,
+      release: gate.release,
+      send: (_key, args, signal) => send(args, signal),
+      masters: async () => [send],
+      together: (run) => {
+        // A ready ioredis client writes each command to the socket as it is sent: one system
+        // call per command, unless the socket is corked while they are sent.
+        const stream = client.status === 'ready' ? client.stream : undefined;
+        if (typeof stream?.cork !== 'function') return run();
+        stream.cork();
+        try {
+          return run();
+        } finally {
+          stream.uncork();
+        }
+      },
+    };
   }
   // node-redis v4/v5: an abort signal takes a timed-out command out of the offline queue.
   if (typeof client.sendCommand === 'function' && typeof client.getMasterNode === 'function' && 'isOpen' in client) {
     // A node-redis Sentinel client: commands go to the current master.
     const send: SendToNode = (args, signal) => client.sendCommand(false, args, { abortSignal: signal });
-    return { cluster: false, release: () => {}, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
+    return { cluster: false, release: () => {}, together, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
   }
   if (typeof client.sendCommand === 'function' && 'isOpen' in client) {
     // `abortSignal` is node-redis v5's name for it, `signal` v4's.
@@ -161,12 +184,13 @@ function detectDriver(client: any): Driver {
       return {
         cluster: true,
         release: () => {},
+        together,
         send: (key, args, signal) => client.sendCommand(key, false, args, { abortSignal: signal, signal }),
         masters: () => Promise.all(client.masters.map(async (m: unknown) => nodeSend(await client.nodeClient(m)))),
       };
     }
     const send = nodeSend(client);
-    return { cluster: false, release: () => {}, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
+    return { cluster: false, release: () => {}, together, send: (_key, args, signal) => send(args, signal), masters: async () => [send] };
   }
   throw new TypeError('RedisStore: the client option is neither a node-redis nor an ioredis client or cluster');
 }
@@ -585,9 +609,9 @@ export class RedisStore extends Store {
    */
   async getVersioned(sid: string): Promise<VersionedRecord | null> {
     const key = this.key(sid);
-    // Both commands under one deadline: they travel together, and one timeout entry is half the bookkeeping.
+    // Both commands under one deadline (one entry, half the bookkeeping) and in one socket write.
     const [text, pttl] = await this.bounded((signal) =>
-      Promise.all([this.driver.send(key, ['GET', key], signal), this.driver.send(key, ['PTTL', key], signal)]),
+      this.driver.together(() => Promise.all([this.driver.send(key, ['GET', key], signal), this.driver.send(key, ['PTTL', key], signal)])),
     );
     const record = await this.parse(text);
     if (!record) return null;
