@@ -20,6 +20,18 @@ export function settle<T>(promise: Promise<T>, callback?: Callback<T>): Promise<
   return promise;
 }
 
+/**
+ * settle() for a result already at hand, as an in-memory store has it: a callback is called
+ * on the next tick without a promise made for it; without one, a resolved promise is returned.
+ */
+export function settled<T>(value: T, callback?: Callback<T>): Promise<T> | undefined {
+  if (typeof callback === 'function') {
+    process.nextTick(callback, null, value);
+    return undefined;
+  }
+  return Promise.resolve(value);
+}
+
 /** Calls a callback-style method and returns a Promise of its result. */
 export function call<T>(fn: (cb: Callback<T>) => unknown): Promise<T> {
   return new Promise<T>((resolve, reject) => {

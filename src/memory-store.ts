@@ -1,4 +1,4 @@
-import { settle, type Callback } from './callback.js';
+import { settle, settled, type Callback } from './callback.js';
 import {
   expiresOf, parseRecord, Store,
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
@@ -158,21 +158,21 @@ export class MemoryStore extends Store {
   get(sid: string, callback?: Callback<any>): any {
     const current = this.read(sid);
     if (current) this.used(sid, current.version);
-    return settle(Promise.resolve(current?.record ?? null), callback);
+    return settled(current?.record ?? null, callback);
   }
 
   set(sid: string, session: SessionRecord): Promise<void>;
   set(sid: string, session: SessionRecord, callback: Callback): void;
   set(sid: string, session: SessionRecord, callback?: Callback): any {
     this.write(sid, session);
-    return settle(Promise.resolve(), callback);
+    return settled(undefined, callback);
   }
 
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback): void;
   destroy(sid: string, callback?: Callback): any {
     this.drop(sid);
-    return settle(Promise.resolve(), callback);
+    return settled(undefined, callback);
   }
 
   /**
@@ -193,7 +193,7 @@ export class MemoryStore extends Store {
       }
       this.used(sid, life.text);
     }
-    return settle(Promise.resolve(), callback);
+    return settled(undefined, callback);
   }
 
   /** Every live session, as an object of ID to record (as express-session's MemoryStore returns). */
@@ -204,7 +204,7 @@ export class MemoryStore extends Store {
       const current = this.read(sid, now);
       if (current) out[sid] = current.record;
     }
-    return settle(Promise.resolve(out), callback);
+    return settled(out, callback);
   }
 
   ids(callback?: Callback<string[]>): any {
@@ -220,7 +220,7 @@ export class MemoryStore extends Store {
     this.lives.clear();
     this.users.clear();
     this.userOf.clear();
-    return settle(Promise.resolve(), callback);
+    return settled(undefined, callback);
   }
 
   // The atomic primitive behind delta saves: this store is one process, so a check and a write
