@@ -183,6 +183,15 @@ class RequestSession implements SessionLifecycle {
   private cookie: Cookie | undefined;
   /** The session and its state as measured by res.end, for the Set-Cookie decision that follows. */
   private ending: { session: Session; state: SessionState } | undefined;
+  /** The response's own end and write, and the end() held while the store answers. */
+  private _end!: (...args: any[]) => any;
+  private _write!: (...args: any[]) => any;
+  private ended = false;
+  private chunk: any;
+  private encoding: any;
+  /** Nothing of the held end is written yet; `endRet` is what end() returns. */
+  private endSync = true;
+  private endRet: any;
 
   constructor(
     private readonly settings: Settings,
@@ -376,79 +385,87 @@ class RequestSession implements SessionLifecycle {
    */
   private wrapEnd(): void {
     const self = this;
-    const { req, res, settings } = this;
-    const _end = res.end as (...args: any[]) => any;
-    const _write = res.write as (...args: any[]) => any;
-    let ended = false;
-
+    const res = this.res;
+    this._end = res.end as (...args: any[]) => any;
+    this._write = res.write as (...args: any[]) => any;
     res.end = function end(this: Res, chunk?: any, encoding?: any): any {
-      if (ended) return false;
-      ended = true;
-      let ret: any;
-      let sync = true;
-
-      function writeend() {
-        if (sync) {
-          ret = _end.call(res, chunk, encoding);
-          sync = false;
-          return;
-        }
-        _end.call(res);
-      }
-
-      function writetop() {
-        if (!sync) return ret;
-        // Held until the final end(), which uncorks: one write to the socket per response
-        // even when the store answers on a later turn.
-        res.cork();
-        if (!res.headersSent) res._implicitHeader?.();
-        if (chunk == null) {
-          ret = true;
-          return ret;
-        }
-        const contentLength = Number(res.getHeader('Content-Length'));
-        if (!isNaN(contentLength) && contentLength > 0) {
-          chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, encoding) : chunk;
-          encoding = undefined;
-          if (chunk.length !== 0) {
-            ret = _write.call(res, chunk.slice(0, chunk.length - 1));
-            chunk = chunk.slice(chunk.length - 1, chunk.length);
-            return ret;
-          }
-        }
-        ret = _write.call(res, chunk, encoding);
-        sync = false;
-        return ret;
-      }
-
-      const done: Callback = (err) => {
-        if (err) setImmediate(self.next, err);
-        writeend();
-      };
-
-      if (req.sessionID && settings.unsetDestroy && req.session == null) {
-        settings.store.destroy(req.sessionID, done);
-        return writetop();
-      }
-      const sess = self.session();
-      if (!sess) return _end.call(res, chunk, encoding);
-      if (!self.touched) {
-        sess.touch();
-        self.touched = true;
-      }
-      const current = snapshot(sess);
-      const state = self.state(sess, current);
-      self.ending = { session: sess, state };
-      if (shouldSave(state, settings.policy)) {
-        self.saveWith(sess, current, done);
-        return writetop();
-      }
-      if (settings.storeCanTouch && shouldTouch(state, settings.policy) && self.touchIsDue(sess)) {
-        settings.store.touch!(req.sessionID!, sess as unknown as SessionRecord, done);
-        return writetop();
-      }
-      return _end.call(res, chunk, encoding);
+      return self.end(chunk, encoding);
     } as Res['end'];
+  }
+
+  /** The response's end(): decide, then save, touch or destroy with the end held, or end now. */
+  private end(chunk: any, encoding: any): any {
+    const { req, res, settings } = this;
+    if (this.ended) return false;
+    this.ended = true;
+    this.chunk = chunk;
+    this.encoding = encoding;
+    if (req.sessionID && settings.unsetDestroy && req.session == null) {
+      settings.store.destroy(req.sessionID, this.stored);
+      return this.writeTop();
+    }
+    const sess = this.session();
+    if (!sess) return this._end.call(res, chunk, encoding);
+    if (!this.touched) {
+      sess.touch();
+      this.touched = true;
+    }
+    const current = snapshot(sess);
+    const state = this.state(sess, current);
+    this.ending = { session: sess, state };
+    if (shouldSave(state, settings.policy)) {
+      this.saveWith(sess, current, this.stored);
+      return this.writeTop();
+    }
+    if (settings.storeCanTouch && shouldTouch(state, settings.policy) && this.touchIsDue(sess)) {
+      settings.store.touch!(req.sessionID!, sess as unknown as SessionRecord, this.stored);
+      return this.writeTop();
+    }
+    return this._end.call(res, chunk, encoding);
+  }
+
+  /** The store answered (a save, touch or destroy at the end): the held end is written. */
+  private readonly stored: Callback = (err) => {
+    if (err) setImmediate(this.next, err);
+    this.writeEnd();
+  };
+
+  /** Writes the head and all of the body but what `writeEnd` writes; returns what end() returns. */
+  private writeTop(): any {
+    const res = this.res;
+    if (!this.endSync) return this.endRet;
+    // Held until the final end(), which uncorks: one write to the socket per response
+    // even when the store answers on a later turn.
+    res.cork();
+    if (!res.headersSent) res._implicitHeader?.();
+    let chunk = this.chunk;
+    if (chunk == null) {
+      this.endRet = true;
+      return true;
+    }
+    const contentLength = Number(res.getHeader('Content-Length'));
+    if (!isNaN(contentLength) && contentLength > 0) {
+      chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, this.encoding) : chunk;
+      this.encoding = undefined;
+      if (chunk.length !== 0) {
+        this.endRet = this._write.call(res, chunk.slice(0, chunk.length - 1));
+        this.chunk = chunk.slice(chunk.length - 1, chunk.length);
+        return this.endRet;
+      }
+    }
+    this.endRet = this._write.call(res, chunk, this.encoding);
+    this.endSync = false;
+    return this.endRet;
+  }
+
+  private writeEnd(): void {
+    if (this.endSync) {
+      // The store answered before writeTop ran: the whole response is written by the real end().
+      this.endRet = this._end.call(this.res, this.chunk, this.encoding);
+      this.endSync = false;
+      return;
+    }
+    this._end.call(this.res);
   }
 
   private touchIsDue(sess: Session): boolean {
