@@ -3,6 +3,7 @@ import {
   expiresOf, parseRecord, Store,
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
 } from './store.js';
+import { Cookie } from './cookie.js';
 import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from './user-index.js';
 
 export interface MemoryStoreOptions extends UserIndexOptions {
@@ -22,8 +23,11 @@ interface Life {
   /** The text this is about: a text put in `sessions` directly gets a new Life when next read. */
   text: string;
   expires: number;
-  cookie: string | undefined;
+  cookie: StoredCookie | undefined;
 }
+
+/** A touched cookie as JSON would keep it: a copy of its fields, or (for any other shape) its JSON text. */
+type StoredCookie = Record<string, string | number | boolean | null> | string;
 
 /**
  * Sessions in this process's memory. Records are kept as their JSON text, so a change to
@@ -120,7 +124,9 @@ export class MemoryStore extends Store {
       this.drop(sid);
       return null;
     }
-    if (life.cookie !== undefined) record.cookie = JSON.parse(life.cookie);
+    if (life.cookie !== undefined) {
+      record.cookie = typeof life.cookie === 'string' ? JSON.parse(life.cookie) : { ...life.cookie };
+    }
     return { record, version: text };
   }
 
@@ -183,8 +189,8 @@ export class MemoryStore extends Store {
   touch(sid: string, session: SessionRecord, callback?: Callback): any {
     const life = this.life(sid);
     if (life) {
-      const cookie = JSON.stringify(session.cookie);
-      if (isObjectText(cookie)) {
+      const cookie = storedCookie(session.cookie);
+      if (cookie !== undefined) {
         life.cookie = cookie;
         life.expires = expiryOf(session);
       } else {
@@ -271,9 +277,31 @@ function expiryOf(record: SessionRecord): number {
   return expiresOf(record)?.getTime() ?? Infinity;
 }
 
-/** Whether JSON text is an object's (a cookie must be one for the record to be a session). */
-function isObjectText(text: string | undefined): text is string {
-  return text !== undefined && text.charCodeAt(0) === 123; // '{'
+/**
+ * What a touch keeps of a cookie, as JSON would keep it; undefined when it is not an object
+ * (then the record is no session). A Cookie's fields are primitives and a Date, copied directly:
+ * JSON.stringify through a Cookie's toJSON costs more than all the rest of a touch.
+ */
+function storedCookie(cookie: unknown): StoredCookie | undefined {
+  if (cookie instanceof Cookie) {
+    const copy: Record<string, string | number | boolean | null> = {};
+    const data = cookie.toJSON() as unknown as Record<string, unknown>;
+    for (const key in data) {
+      const value = data[key];
+      if (value === undefined) continue;
+      if (value instanceof Date) copy[key] = value.toJSON();
+      else if (typeof value === 'number') copy[key] = Number.isFinite(value) ? value : null;
+      else if (typeof value === 'string' || typeof value === 'boolean' || value === null) copy[key] = value;
+      else return jsonObject(cookie);
+    }
+    return copy;
+  }
+  return jsonObject(cookie);
+}
+
+function jsonObject(value: unknown): string | undefined {
+  const text = JSON.stringify(value);
+  return text !== undefined && text.charCodeAt(0) === 123 ? text : undefined; // '{'
 }
 
 let warned = false;

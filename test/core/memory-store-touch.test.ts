@@ -3,7 +3,7 @@
  * `getVersioned`, `all` and `setIfVersion` then see.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryStore, type SessionRecord } from '../../src/index.js';
+import { Cookie, MemoryStore, type SessionRecord } from '../../src/index.js';
 
 const minute = 60_000;
 const rec = (data: Record<string, unknown> = {}, maxAge = 10 * minute): SessionRecord => ({
@@ -24,6 +24,20 @@ describe('MemoryStore touch', () => {
     expect((await store.getVersioned('s'))!.record.cookie).toEqual(touched.cookie);
     const all = (await store.all()) as Record<string, SessionRecord>;
     expect(all.s!.cookie).toEqual(touched.cookie);
+  });
+
+  it('a touched Cookie is handed back as JSON would give it back', async () => {
+    const store = new MemoryStore({ checkPeriod: 0 });
+    await store.set('s', rec({ n: 1 }));
+    const cookie = new Cookie({ maxAge: 60 * minute, sameSite: 'lax', domain: 'example.com' });
+    await store.touch('s', { cookie, n: 1 });
+    const got = (await store.get('s'))!;
+    expect(got.cookie).toStrictEqual(JSON.parse(JSON.stringify(cookie)));
+    expect(typeof got.cookie.expires).toBe('string');
+    expect(Object.keys(got.cookie)).toEqual(Object.keys(JSON.parse(JSON.stringify(cookie))));
+    // A cookie that is not an object leaves no session, as it would once stored and read back.
+    await store.touch('s', { cookie: 'none' as never, n: 1 });
+    expect(await store.get('s')).toBeNull();
   });
 
   it('keeps a copy of the touched cookie, and each record handed back is a copy', async () => {
