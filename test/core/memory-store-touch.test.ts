@@ -30,7 +30,7 @@ describe('MemoryStore touch', () => {
     const store = new MemoryStore({ checkPeriod: 0 });
     await store.set('s', rec({ n: 1 }));
     const cookie = new Cookie({ maxAge: 60 * minute, sameSite: 'lax', domain: 'example.com' });
-    await store.touch('s', { cookie, n: 1 });
+    await store.touch('s', { cookie: cookie as unknown as SessionRecord['cookie'], n: 1 });
     const got = (await store.get('s'))!;
     expect(got.cookie).toStrictEqual(JSON.parse(JSON.stringify(cookie)));
     expect(typeof got.cookie.expires).toBe('string');
