@@ -163,7 +163,7 @@ export function session(options?: SessionOptions | null): (req: any, res: any, n
 class RequestSession implements SessionLifecycle {
   /** The ID the request's cookie carried, if its signature verified. */
   private cookieId: string | undefined;
-  /** The cookie's signed value, when a Set-Cookie of the same ID can send it again unsigned anew. */
+  /** The cookie's signed value: a Set-Cookie of the same ID sends it again instead of signing anew. */
   private cookieSigned: string | undefined;
   /** The ID and data when the session was loaded or generated. */
   private originalId: string | undefined;
