@@ -123,6 +123,17 @@ export async function deleteRedisKeys(client, prefix) {
   return deleted;
 }
 
+/** Connects to Redis (if it answers) just to delete this run's keys under `prefix`. */
+export async function deleteRedisPrefix(prefix) {
+  const { createClient } = await import('redis');
+  const client = createClient({ url: redisUrl, socket: { reconnectStrategy: false } });
+  client.on('error', () => {});
+  if (await client.connect().then(() => true, () => false)) {
+    await deleteRedisKeys(client, prefix);
+    await client.quit();
+  }
+}
+
 export const median = (values) => {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   if (!sorted.length) return NaN;

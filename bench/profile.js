@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deleteRedisKeys, ensureBuilt, loadStore, redisUrl } from './common.js';
+import { deleteRedisPrefix, ensureBuilt, loadStore } from './common.js';
 import { contenders } from './contenders.js';
 import { load, login, startServer } from './load.js';
 
@@ -207,13 +207,7 @@ async function main() {
       }
     }
   } finally {
-    const { createClient } = await import('redis');
-    const client = createClient({ url: redisUrl, socket: { reconnectStrategy: false } });
-    client.on('error', () => {});
-    if (await client.connect().then(() => true, () => false)) {
-      await deleteRedisKeys(client, prefix);
-      await client.quit();
-    }
+    await deleteRedisPrefix(prefix);
   }
 }
 

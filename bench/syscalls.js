@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { deleteRedisKeys, ensureBuilt, loadStore, redisUrl } from './common.js';
+import { deleteRedisPrefix, ensureBuilt, loadStore } from './common.js';
 import { contenders, lineup } from './contenders.js';
 import { load, login, startServer } from './load.js';
 
@@ -62,13 +62,7 @@ async function main() {
       }
     }
   }
-  const { createClient } = await import('redis');
-  const client = createClient({ url: redisUrl, socket: { reconnectStrategy: false } });
-  client.on('error', () => {});
-  if (await client.connect().then(() => true, () => false)) {
-    await deleteRedisKeys(client, prefix);
-    await client.quit();
-  }
+  await deleteRedisPrefix(prefix);
 }
 
 await main();
