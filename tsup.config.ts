@@ -5,11 +5,11 @@ import { defineConfig } from 'tsup';
  * dist/<name>.js (ESM), dist/<name>.cjs (CommonJS) and their type declarations.
  */
 export const subpaths: Record<string, string> = {
-  redis: 'src/stores/redis.ts',
-  postgres: 'src/stores/postgres.ts',
-  mysql: 'src/stores/mysql.ts',
-  sqlite: 'src/stores/sqlite.ts',
-  cookie: 'src/cookie-session.ts',
+  redis: 'src/stores/redis/index.ts',
+  postgres: 'src/stores/sql/postgres.ts',
+  mysql: 'src/stores/sql/mysql.ts',
+  sqlite: 'src/stores/sql/sqlite.ts',
+  cookie: 'src/cookie-session/index.ts',
 };
 
 export default defineConfig([

@@ -1,18 +1,20 @@
-import { Cookie } from './cookie.js';
-import { MemoryStore } from './memory-store.js';
-import { session as createMiddleware } from './middleware.js';
-import type { SessionOptions } from './options.js';
-import { Session } from './session.js';
-import { Store } from './store.js';
+import './fronts/express-request.js';
+import { Cookie } from './core/cookie.js';
+import { MemoryStore } from './stores/memory.js';
+import { session as createMiddleware } from './fronts/express.js';
+import type { SessionOptions } from './core/options.js';
+import { Session } from './core/session.js';
+import { Store } from './stores/contract.js';
 
-export type { CookieOptions, CookieData, SameSite } from './cookie.js';
-export type { MemoryStoreOptions } from './memory-store.js';
-export type { SessionOptions } from './options.js';
-export type { SessionData } from './session.js';
+export type { CookieOptions, CookieData, SameSite } from './core/cookie.js';
+export type { MemoryStoreOptions } from './stores/memory.js';
+export type { SessionOptions } from './core/options.js';
+export type { SessionData } from './core/session.js';
 export type {
   AtomicStore, ConditionalWrite, SessionRecord, StoreContract, UserIndexOptions, UserSession, VersionedRecord,
-} from './store.js';
-export type { Callback } from './callback.js';
+} from './stores/contract.js';
+export type { Callback } from './core/callback.js';
+export * from './errors.js';
 export { Cookie, MemoryStore, Session, Store };
 
 /** What the middleware does with a request: express's `RequestHandler` shape, without depending on Express. */
@@ -45,5 +47,5 @@ session.default = session;
 export { session };
 export default session;
 
-// The Express `Request` augmentation (req.session, req.sessionID, req.sessionStore) lives in
-// session.ts, beside SessionData, so that `declare module 'sessionkit'` can extend SessionData.
+
+

@@ -2,7 +2,7 @@
  * The end-of-request decisions as pure functions: express-session's rules, table by table.
  */
 import { describe, expect, it } from 'vitest';
-import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type SessionState } from '../../src/decide.js';
+import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type SessionState } from '../../src/core/decide.js';
 
 const base: SessionState = { idIsString: true, isNew: false, modified: false, saved: false, everSaved: false };
 const state = (s: Partial<SessionState>): SessionState => ({ ...base, ...s });

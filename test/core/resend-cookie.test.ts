@@ -6,7 +6,7 @@ import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import session, { MemoryStore } from '../../src/index.js';
-import { sign } from '../../src/signature.js';
+import { sign } from '../../src/core/signature.js';
 
 function app(secret: string | string[], store: MemoryStore) {
   const a = express();

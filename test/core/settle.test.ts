@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/index.js';
-import { settle } from '../../src/callback.js';
+import { settle } from '../../src/core/callback.js';
 
 /** Runs `fn` with the process's uncaughtException/unhandledRejection listeners swapped for recorders. */
 async function recordingFailures(fn: () => void): Promise<{ uncaught: unknown[]; rejected: unknown[] }> {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import request from 'supertest';
-import { MySQLStore } from '../../src/stores/mysql.js';
+import { MySQLStore } from '../../src/stores/sql/mysql.js';
 import { counterApp, overlapAcrossServers, MYSQL_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 

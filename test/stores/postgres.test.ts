@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import request from 'supertest';
-import { PostgresStore } from '../../src/stores/postgres.js';
+import { PostgresStore } from '../../src/stores/sql/postgres.js';
 import { counterApp, overlapAcrossServers, POSTGRES_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 

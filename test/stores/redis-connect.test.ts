@@ -8,7 +8,7 @@ import express from 'express';
 import request from 'supertest';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import session from '../../src/index.js';
-import { RedisStore } from '../../src/stores/redis.js';
+import { RedisStore } from '../../src/stores/redis/index.js';
 import { deleteByPrefix, ioredis, nodeRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis.js';
 import type { Redis } from 'ioredis';
 

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { createClient } from 'redis';
 import { Redis } from 'ioredis';
 import session from '../../src/index.js';
-import { RedisStore } from '../../src/stores/redis.js';
+import { RedisStore } from '../../src/stores/redis/index.js';
 import { record } from './conformance.js';
 import { freePort, redisCli, removeDir, startRedisServer, waitFor, type RedisServer } from '../helpers/redis.js';
 

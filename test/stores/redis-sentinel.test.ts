@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSentinel } from 'redis';
 import { Redis } from 'ioredis';
-import { RedisStore } from '../../src/stores/redis.js';
+import { RedisStore } from '../../src/stores/redis/index.js';
 import { record, runConformance, type ConformanceStore } from './conformance.js';
 import { freePort, redisCli, removeDir, startRedisServer, startSentinel, type RedisServer } from '../helpers/redis.js';
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import request from 'supertest';
-import { loadDriver } from '../../src/stores/sql.js';
-import { SQLiteStore } from '../../src/stores/sqlite.js';
+import { loadDriver } from '../../src/stores/sql/backend.js';
+import { SQLiteStore } from '../../src/stores/sql/sqlite.js';
 import { counterApp, overlapAcrossServers, purgeWhileServing } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 

@@ -1,5 +1,5 @@
-import type { SessionRecord, UserSession } from './store.js';
-import { expiresOf } from './store.js';
+import { UserIdOptionError } from '../errors.js';
+import { expiresOf, type SessionRecord, type UserSession } from './contract.js';
 
 /**
  * The user index, written once for every store: a store keeps, per user, a set of session IDs
@@ -36,8 +36,9 @@ export async function listUserSessions(
   backend: UserIndexBackend,
   userId: UserIdOf | undefined,
   user: string | number,
+  method = 'listUserSessions',
 ): Promise<UserSession[]> {
-  if (!userId) throw new Error('listUserSessions needs the store option userId');
+  if (!userId) throw new UserIdOptionError(method);
   const key = String(user);
   const ids = await backend.members(key);
   const live: UserSession[] = [];
@@ -62,7 +63,7 @@ export async function destroyUserSessions(
   options: { except?: string | string[] } = {},
 ): Promise<number> {
   const except = new Set(options.except === undefined ? [] : ([] as string[]).concat(options.except));
-  const sessions = await listUserSessions(backend, userId, user);
+  const sessions = await listUserSessions(backend, userId, user, 'destroyUserSessions');
   const ending = sessions.filter((s) => !except.has(s.id)).map((s) => s.id);
   await Promise.all(ending.map((id) => backend.destroy(id)));
   if (ending.length) await backend.remove(String(user), ending);

@@ -3,15 +3,16 @@ import type { KeyObject } from 'node:crypto';
 import { randomFillSync } from 'node:crypto';
 import { parse as parseCookieHeader } from 'cookie';
 import onHeaders from 'on-headers';
-import { call, noop, type Callback } from './callback.js';
-import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from './changes.js';
-import { Cookie, cookieOptionsFor, isSecure, type CookieOptions } from './cookie.js';
-import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from './decide.js';
-import { MemoryStore, warnIfUnboundedInProduction } from './memory-store.js';
-import { validateOptions, type SessionOptions } from './options.js';
-import { createSession, kLifecycle, Session, type SessionLifecycle } from './session.js';
-import { sign, toKeys, verify } from './signature.js';
-import { isAtomicStore, parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from './store.js';
+import { call, noop, type Callback } from '../core/callback.js';
+import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from '../core/changes.js';
+import { Cookie, cookieOptionsFor, isSecure, type CookieOptions } from '../core/cookie.js';
+import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from '../core/decide.js';
+import { MemoryStore, warnIfUnboundedInProduction } from '../stores/memory.js';
+import { validateOptions, type SessionOptions } from '../core/options.js';
+import { createSession, kLifecycle, Session, type SessionLifecycle } from '../core/session.js';
+import { sign, toKeys, verify } from '../core/signature.js';
+import { isAtomicStore, parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from '../stores/contract.js';
+import { SecretRequiredError, SessionConflictError, SessionNotFoundError } from '../errors.js';
 
 type Req = IncomingMessage & {
   session?: Session | null;
@@ -149,7 +150,7 @@ export function session(options?: SessionOptions | null): (req: any, res: any, n
     }
     const keys = settings.keys ?? parserKeys(req.secret);
     if (!keys) {
-      next(new Error('secret option required for sessions'));
+      next(new SecretRequiredError());
       return;
     }
     new RequestSession(settings, req, res, next, keys, cookieOptions).start();
@@ -523,12 +524,12 @@ class RequestSession implements SessionLifecycle {
       record = merge(result.current.record, sess, delta);
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
     }
-    throw new Error(`session ${sess.id} could not be saved: it kept changing (${MAX_MERGE_ATTEMPTS} attempts)`);
+    throw new SessionConflictError(sess.id, MAX_MERGE_ATTEMPTS);
   }
 
   reload(sess: Session): Promise<void> {
     return call<void>((cb) =>
-      this.load(sess.id, true, (err, found) => cb(err ?? (found ? null : new Error('failed to load session')))),
+      this.load(sess.id, true, (err, found) => cb(err ?? (found ? null : new SessionNotFoundError()))),
     );
   }
 

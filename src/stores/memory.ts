@@ -1,9 +1,9 @@
-import { settle, settled, type Callback } from './callback.js';
+import { settle, settled, type Callback } from '../core/callback.js';
 import {
   expiresOf, parseRecord, Store,
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
-} from './store.js';
-import { Cookie } from './cookie.js';
+} from './contract.js';
+import { Cookie } from '../core/cookie.js';
 import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from './user-index.js';
 
 export interface MemoryStoreOptions extends UserIndexOptions {

@@ -1,9 +1,10 @@
-import { settle, type Callback } from '../callback.js';
+import { settle, type Callback } from '../../core/callback.js';
 import {
   expiresOf, parseRecord, Store,
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
-} from '../store.js';
+} from '../contract.js';
 import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from '../user-index.js';
+import { DriverMissingError, StoreClosedError } from '../../errors.js';
 
 /** The options every SQL store takes. */
 export interface SqlStoreOptions extends UserIndexOptions {
@@ -60,7 +61,7 @@ export async function loadDriver<T>(store: string, pkg: string, load: () => Prom
   try {
     return await load();
   } catch (err) {
-    throw new Error(`${store} needs the ${pkg} package: npm install ${pkg}`, { cause: err });
+    throw new DriverMissingError(store, pkg, err);
   }
 }
 
@@ -152,7 +153,7 @@ export abstract class SqlStore extends Store {
 
   /** The backend, connected and with its schema in place; a failed schema creation is retried next time. */
   private async ready(): Promise<SqlBackend> {
-    if (this.closed) throw new Error(`${this.storeName} is closed`);
+    if (this.closed) throw new StoreClosedError(this.storeName);
     const backend = await (this.backend ??= this.connect());
     if (this.createTable) {
       this.schema ??= backend.createSchema().catch((err) => {

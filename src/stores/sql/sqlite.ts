@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
+import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
 
-export type { SqlStoreOptions } from './sql.js';
+export type { SqlStoreOptions } from './backend.js';
 
 export interface SQLiteStoreOptions extends SqlStoreOptions {
   /** The database file, opened (and created, with its directory) by the store; closed by `close()`. */

@@ -1,6 +1,5 @@
-import { EventEmitter } from 'node:events';
-import { inherits } from 'node:util';
-import { call, settle, type Callback } from './callback.js';
+import type { EventEmitter } from 'node:events';
+import type { Callback } from './callback.js';
 import type { CookieData } from './cookie.js';
 
 /**
@@ -79,12 +78,6 @@ export function expiresOf(record: SessionRecord | null | undefined): Date | null
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-/** True when the record has an expiry that has passed. */
-export function isExpired(record: SessionRecord | null | undefined, now = Date.now()): boolean {
-  const expires = expiresOf(record);
-  return expires !== null && expires.getTime() <= now;
-}
-
 /**
  * Parses a stored record: a JSON object with a `cookie` object. Anything else (bad JSON,
  * wrong shape) is no session. `__proto__` keys stay plain data and can pollute nothing.
@@ -106,74 +99,4 @@ function isRecord(value: unknown): value is SessionRecord {
     typeof value === 'object' && value !== null && !Array.isArray(value) &&
     typeof (value as SessionRecord).cookie === 'object' && (value as SessionRecord).cookie !== null
   );
-}
-
-/**
- * Base class of every store. It is callable the legacy way, `Store.call(this)` with
- * `util.inherits(MyStore, Store)`, as well as with `class extends Store`.
- */
-export interface Store extends EventEmitter {
-  // One loose signature per method, so that a callback-only store (as written for
-  // express-session) and a store with Promise overloads both type-check as subclasses.
-  get(sid: string, callback?: Callback<any>): any;
-  set(sid: string, session: SessionRecord, callback?: Callback): any;
-  destroy(sid: string, callback?: Callback): any;
-  touch?(sid: string, session: SessionRecord, callback?: Callback): any;
-  all?(callback?: Callback<any>): any;
-  length?(callback?: Callback<number>): any;
-  clear?(callback?: Callback): any;
-  /** express-session's helpers, kept for code that calls them on a store directly. */
-  regenerate(req: any, callback?: Callback): any;
-  load(sid: string, callback?: Callback<any>): any;
-  createSession(req: any, session: SessionRecord): any;
-  /** Set by the middleware of express-session; sessionkit never relies on it. */
-  generate?(req: any): void;
-}
-
-export interface StoreConstructor {
-  new (): Store;
-  (this: any): void;
-  prototype: Store;
-}
-
-export const Store = function Store(this: any) {
-  EventEmitter.call(this);
-} as unknown as StoreConstructor;
-
-inherits(Store as any, EventEmitter);
-
-const proto = Store.prototype as any;
-
-proto.regenerate = function regenerate(this: Store, req: any, callback?: Callback) {
-  return settle(
-    call<void>((cb) => this.destroy(req.sessionID, cb)).then(() => {
-      if (typeof this.generate === 'function') this.generate(req);
-    }),
-    callback,
-  );
-};
-
-proto.load = function load(this: Store, sid: string, callback?: Callback<any>) {
-  return settle(
-    call<SessionRecord | null | undefined>((cb) => this.get(sid, cb)).then((sess) => {
-      if (!sess) return undefined;
-      const req = { sessionID: sid, sessionStore: this };
-      return this.createSession(req, sess);
-    }),
-    callback,
-  );
-};
-
-proto.createSession = function createSession(this: Store, req: any, sess: SessionRecord) {
-  // Loaded lazily: session.ts depends on this module.
-  return createSessionHook(req, sess);
-};
-
-let createSessionHook: (req: any, sess: SessionRecord) => any = () => {
-  throw new Error('sessionkit: Session is not loaded');
-};
-
-/** Lets session.ts provide `createSession` without a circular import. */
-export function provideCreateSession(fn: (req: any, sess: SessionRecord) => any): void {
-  createSessionHook = fn;
 }

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
-import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
+import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
 
-export type { SqlStoreOptions } from './sql.js';
+export type { SqlStoreOptions } from './backend.js';
 
 export interface PostgresStoreOptions extends SqlStoreOptions {
   /** A `pg` Pool; it stays open when the store closes. */

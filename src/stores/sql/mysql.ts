@@ -1,7 +1,7 @@
 import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './sql.js';
+import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
 
-export type { SqlStoreOptions } from './sql.js';
+export type { SqlStoreOptions } from './backend.js';
 
 export interface MySQLStoreOptions extends SqlStoreOptions {
   /** A `mysql2/promise` Pool; it stays open when the store closes. */

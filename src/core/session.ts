@@ -1,6 +1,10 @@
 import { call, settle, type Callback } from './callback.js';
 import { Cookie, reviveCookie } from './cookie.js';
-import { provideCreateSession, type SessionRecord, type Store } from './store.js';
+import type { SessionRecord, StoreContract } from './store.js';
+import { SessionNotFoundError } from '../errors.js';
+
+/** The store as the session's own methods reach it outside a request: express-session's Store API. */
+type Store = StoreContract & { regenerate(req: unknown, callback: Callback): void };
 
 /**
  * Session data, typed by module augmentation:
@@ -118,7 +122,7 @@ function finish(session: Session, done: Promise<void>, callback?: Callback): any
 
 async function reloadFromStore(req: SessionRequest, id: string): Promise<void> {
   const record = await call<SessionRecord | null | undefined>((cb) => (req.sessionStore as Store).get(id, cb));
-  if (!record) throw new Error('failed to load session');
+  if (!record) throw new SessionNotFoundError();
   createSession(req, record);
 }
 
@@ -127,20 +131,4 @@ export function createSession(req: any, record: SessionRecord): Session {
   (record as { cookie: unknown }).cookie = reviveCookie(record.cookie);
   req.session = new Session(req, record);
   return req.session;
-}
-
-provideCreateSession(createSession);
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Express {
-    interface Request {
-      /** The session: its data (typed by `SessionData`) and methods. */
-      session: Session & Partial<SessionData>;
-      /** The session's ID. */
-      sessionID: string;
-      /** The store the session middleware uses. */
-      sessionStore: Store;
-    }
-  }
 }

@@ -1,0 +1,2 @@
+export * from './store.js';
+export { RedisTimeoutError } from '../../errors.js';
