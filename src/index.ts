@@ -1,7 +1,7 @@
 import './fronts/express-request.js';
 import { Cookie } from './core/cookie.js';
 import { MemoryStore } from './stores/memory.js';
-import { session as createMiddleware } from './fronts/express.js';
+import { session as createMiddleware, type SessionMiddleware } from './fronts/express.js';
 import type { SessionOptions } from './core/options.js';
 import { Session } from './core/session.js';
 import { Store } from './stores/contract.js';
@@ -16,9 +16,8 @@ export type {
 export type { Callback } from './core/callback.js';
 export * from './errors.js';
 export { Cookie, MemoryStore, Session, Store };
+export type { SessionMiddleware };
 
-/** What the middleware does with a request: express's `RequestHandler` shape, without depending on Express. */
-export type SessionMiddleware = (req: any, res: any, next: (err?: any) => void) => void;
 
 interface SessionFactory {
   (options?: SessionOptions | null): SessionMiddleware;

@@ -1,5 +1,4 @@
 import { serialize } from 'cookie';
-import parseUrl from 'parseurl';
 
 export type SameSite = boolean | 'lax' | 'strict' | 'none';
 
@@ -130,36 +129,4 @@ export function reviveCookie(stored: CookieData): Cookie {
   if (typeof expires === 'string') cookie.expires = date;
   cookie.originalMaxAge = originalMaxAge;
   return cookie;
-}
-
-/**
- * Whether the request arrived over HTTPS, as express-session decides it for `secure` cookies:
- * a TLS socket; else, with `proxy: true`, the first X-Forwarded-Proto; else Express's `req.secure`
- * (which follows its `trust proxy` setting), unless `proxy: false`.
- */
-export function isSecure(
-  req: { socket?: unknown; secure?: boolean; headers: Record<string, string | string[] | undefined> },
-  trustProxy: boolean | undefined,
-): boolean {
-  if ((req.socket as { encrypted?: boolean } | undefined)?.encrypted) return true;
-  if (trustProxy === false) return false;
-  if (trustProxy !== true) return req.secure === true;
-  const header = String(req.headers['x-forwarded-proto'] || '');
-  const index = header.indexOf(',');
-  const proto = index !== -1 ? header.slice(0, index) : header;
-  return proto.toLowerCase().trim() === 'https';
-}
-
-/**
- * The cookie options for this request (the `cookie` option, called when it is a function), or
- * undefined when the request's original path is outside the cookie's path: then there is no
- * session at all, as in express-session.
- */
-export function cookieOptionsFor(
-  req: any,
-  cookie: CookieOptions | ((req: any) => CookieOptions),
-): CookieOptions | undefined {
-  const options = typeof cookie === 'function' ? cookie(req) : cookie;
-  const originalPath = parseUrl.original(req)?.pathname || '/';
-  return originalPath.indexOf(options.path || '/') === 0 ? options : undefined;
 }

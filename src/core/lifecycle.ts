@@ -1,0 +1,121 @@
+import type { Callback } from './callback.js';
+import { Cookie, type CookieOptions } from './cookie.js';
+import type { SessionState } from './decide.js';
+import { isSecure, type SessionRequest } from './request.js';
+import { createSession, kLifecycle, Session, type SessionLifecycle } from './session.js';
+import type { SessionRecord } from './store.js';
+import { ChangeTracker } from './tracker.js';
+
+/** What the core needs of a response: whether its head went out, and a place for the session's cookies. */
+export interface SessionResponse {
+  /** True once the head has gone out: no cookie can be set any more. */
+  readonly headersSent: boolean;
+  /** Sets this session's Set-Cookie values, replacing any it set before on this response. */
+  setCookies(headers: string[]): void;
+}
+
+/** What a front drives, for one request: see {@link RequestLifecycle}. */
+export interface RequestSession {
+  open(done: (err?: unknown) => void): void;
+  finish(done: Callback): boolean;
+  sendCookies(): void;
+}
+
+/**
+ * One request's session, whatever keeps it: every front drives these calls, in this order.
+ *
+ *   open(done)      find the session the cookie names (or make a new one); `done` when req.session is ready
+ *   ...             the handler runs, calling req.session's methods (save, reload, regenerate, destroy)
+ *   finish(done)    the handler is done: persist what the session calls for
+ *   sendCookies()   the head is going out: set the session's cookie
+ *
+ * The two session kinds differ only in how they load and persist: a store (`persist/store.ts`)
+ * or a sealed cookie (`cookie-session/request.ts`). What is common is here: a new session,
+ * an object assigned to req.session, and the state the end-of-request decisions take.
+ */
+export abstract class RequestLifecycle<F> implements SessionLifecycle, RequestSession {
+  protected readonly changes: ChangeTracker<F>;
+  /** The cookie of the latest session: for an object assigned to req.session, and for clearing. */
+  protected cookie: Cookie | undefined = undefined;
+
+  constructor(
+    readonly req: SessionRequest,
+    protected readonly res: SessionResponse,
+    protected readonly cookieOptions: CookieOptions,
+    protected readonly proxy: boolean | undefined,
+    same: (a: F, b: F) => boolean,
+  ) {
+    this.changes = new ChangeTracker(same);
+    req[kLifecycle] = this;
+  }
+
+  /** Finds the session the request's cookie names, or makes a new one; `done` once req.session is set. */
+  abstract open(done: (err?: unknown) => void): void;
+  /**
+   * The handler is done: persists what the session calls for. Returns true when it waits for
+   * a store, which then calls `done` (the front holds the response until then); false when
+   * nothing is left to wait for. May throw when the session cannot be kept (a seal too large).
+   */
+  abstract finish(done: Callback): boolean;
+  /** The response head is going out: sets the session's cookie when it calls for one. */
+  abstract sendCookies(): void;
+
+  abstract save(session: Session): Promise<void>;
+  abstract reload(session: Session): Promise<void>;
+  abstract regenerate(session: Session): Promise<void>;
+  abstract destroy(session: Session): Promise<void>;
+
+  /** What the kind compares to tell whether the session changed. */
+  protected abstract fingerprint(sess: Session): F;
+
+  /**
+   * Installs a new, empty session with ID `id` on the request. A regenerated session keeps
+   * the original ID, so it counts as modified.
+   */
+  protected install(id: string, keepOriginal: boolean): Session {
+    const { req, cookieOptions } = this;
+    req.sessionID = id;
+    const sess = new Session(req);
+    const cookie = new Cookie(cookieOptions);
+    sess.cookie = cookie;
+    if (cookieOptions.secure === 'auto' || cookieOptions.sameSite === 'auto') {
+      const secure = isSecure(req, this.proxy);
+      if (cookieOptions.secure === 'auto') cookie.secure = secure;
+      if (cookieOptions.sameSite === 'auto') cookie.sameSite = secure ? 'none' : 'lax';
+    }
+    req.session = sess;
+    this.cookie = cookie;
+    if (!keepOriginal) this.changes.began(id, this.fingerprint(sess), false);
+    return sess;
+  }
+
+  /** Makes req.session from a stored (or sealed) record; throws for a cookie that cannot be revived. */
+  protected revive(record: SessionRecord): Session {
+    const sess = createSession(this.req, record);
+    this.cookie = sess.cookie;
+    return sess;
+  }
+
+  /**
+   * req.session as the end of the request sees it. A plain object assigned to req.session
+   * becomes the session's data (with the session's cookie), where express-session would throw
+   * inside res.end and leave the response hanging.
+   */
+  protected current(): Session | null | undefined {
+    const sess = this.req.session as unknown;
+    if (sess == null || sess instanceof Session || typeof sess !== 'object') return sess as Session | null | undefined;
+    const replaced = new Session(this.req, sess);
+    const cookie = (sess as { cookie?: unknown }).cookie;
+    replaced.cookie = cookie instanceof Cookie ? cookie : this.cookie ?? new Cookie(this.cookieOptions);
+    this.req.session = replaced;
+    return replaced;
+  }
+
+  protected state(sess: Session, now: F): SessionState {
+    return this.changes.state(this.req.sessionID, sess.id, now);
+  }
+
+  protected secure(): boolean {
+    return isSecure(this.req, this.proxy);
+  }
+}

@@ -1,0 +1,348 @@
+import type { KeyObject } from 'node:crypto';
+import { call, noop, type Callback } from '../core/callback.js';
+import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from '../core/changes.js';
+import type { CookieOptions } from '../core/cookie.js';
+import { debug } from '../core/debug.js';
+import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from '../core/decide.js';
+import { RequestLifecycle, type SessionResponse } from '../core/lifecycle.js';
+import type { CookieSetting, SessionRequest } from '../core/request.js';
+import type { Session } from '../core/session.js';
+import { sign } from '../core/signature.js';
+import { parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from '../core/store.js';
+import { SessionConflictError, SessionNotFoundError } from '../errors.js';
+import { readSignedId } from './signed-id.js';
+
+/** Everything about a store-backed session fixed at setup, shared by every request. */
+export interface StoreSettings {
+  name: string;
+  store: StoreContract;
+  /** The store's conditional writes, when it has them: saves then merge instead of overwrite. */
+  atomic: AtomicStore | undefined;
+  storeCanTouch: boolean;
+  cookie: CookieSetting;
+  genid: (req: any) => string | Promise<string>;
+  proxy: boolean | undefined;
+  resave: boolean;
+  policy: Policy;
+  unsetDestroy: boolean;
+  touchAfterMs: number;
+}
+
+/**
+ * How many times a conditional save merges and retries before it reports a conflict error.
+ * Saves of one session in this process take turns (see `inTurn`), so only writers in other
+ * processes compete here, and a short random pause after each lost round spreads them out.
+ */
+const MAX_MERGE_ATTEMPTS = 64;
+
+/** Saves of each session in flight in this process, chained so they take turns. */
+const savesInFlight = new WeakMap<object, Map<string, Promise<void>>>();
+
+/**
+ * Runs `save` after the previous save of the same session (same store, same ID) in this
+ * process has finished. Thirty overlapping requests then make thirty short turns, each with
+ * at most one conflict to merge, instead of thirty writers racing round after round.
+ */
+function inTurn(store: object, id: string, save: () => Promise<void>): Promise<void> {
+  let queue = savesInFlight.get(store);
+  if (!queue) savesInFlight.set(store, (queue = new Map()));
+  const previous = queue.get(id);
+  const run = previous ? previous.then(save, save) : save();
+  const settled = run.then(noop, noop);
+  queue.set(id, settled);
+  settled.then(() => {
+    if (queue.get(id) === settled) queue.delete(id);
+  });
+  return run;
+}
+
+/**
+ * What this request knows of the record in the store: the base of its delta and the stored
+ * text a conditional write compares against.
+ */
+class StoredVersion {
+  /** The session ID the version belongs to; undefined when no version is known (a plain store, a new session). */
+  id: string | undefined = undefined;
+  /** The stored text of the record as loaded or last written. */
+  text: string | undefined = undefined;
+  /** The data the store holds as far as this request knows. */
+  base: Snapshot | undefined = undefined;
+  /** The record was found gone when saving: nothing more is written for it. */
+  gone = false;
+  /** The expiry the loaded record carried (ms), for `touchAfter`. */
+  loadedExpires: number | undefined = undefined;
+
+  loaded(id: string, text: string | undefined, base: Snapshot, expires: number | undefined): void {
+    this.id = text === undefined ? undefined : id;
+    this.text = text;
+    this.base = base;
+    this.gone = false;
+    this.loadedExpires = expires;
+  }
+
+  reset(): void {
+    this.id = this.text = this.base = undefined;
+    this.gone = false;
+  }
+}
+
+/**
+ * A session kept in a store, as express-session keeps it: the cookie carries the signed ID,
+ * the store the record. One request's session, from the cookie to the store and back.
+ */
+export class StoreLifecycle extends RequestLifecycle<Snapshot> {
+  /** The cookie's signed value: a Set-Cookie of the same ID sends it again instead of signing anew. */
+  private cookieSigned: string | undefined = undefined;
+  private readonly version = new StoredVersion();
+  /** The session's expiry was renewed for this response (once, at the end or at the head). */
+  private touched = false;
+  /** The session and its state as measured by finish(), for the Set-Cookie decision that follows. */
+  private ending: { session: Session; state: SessionState } | undefined = undefined;
+
+  constructor(
+    private readonly settings: StoreSettings,
+    req: SessionRequest,
+    res: SessionResponse,
+    private readonly keys: KeyObject[],
+    cookieOptions: CookieOptions,
+    /** Reports an error after the response is on its way (the front's `next`). */
+    private readonly report: (err: unknown) => void,
+  ) {
+    super(req, res, cookieOptions, settings.proxy, sameSnapshot);
+    (req as { sessionStore?: StoreContract }).sessionStore = settings.store;
+  }
+
+  protected fingerprint(sess: Session): Snapshot {
+    return snapshot(sess);
+  }
+
+  open(done: (err?: unknown) => void): void {
+    const { req } = this;
+    const cookie = readSignedId(req, this.settings.name, this.keys);
+    this.changes.cookieId = req.sessionID = cookie?.id;
+    this.cookieSigned = cookie?.signed;
+    if (!req.sessionID) {
+      this.generate(false, done);
+      return;
+    }
+    this.load(req.sessionID, false, (err, found) => {
+      if (err) done(err);
+      else if (found) done();
+      else this.generate(false, done);
+    });
+  }
+
+  /**
+   * Loads the session of `id` into req.session; `found` is false when there is none (or it is
+   * unreadable). Callback-driven, so a store that calls back synchronously is followed
+   * synchronously, as express-session does.
+   */
+  private load(id: string, reloading: boolean, done: (err: unknown, found?: boolean) => void): void {
+    const { atomic, store } = this.settings;
+    const loaded = (record: SessionRecord | null, text: string | undefined) => {
+      let found = false;
+      if (record === null) {
+        debug('session %s: no record in the store (missing, expired or unreadable)', id);
+      } else {
+        try {
+          found = this.inflate(id, record, text, reloading);
+        } catch (err) {
+          debug('session %s: record set aside, its cookie cannot be revived (%s)', id, (err as Error).message);
+        }
+      }
+      done(null, found);
+    };
+    if (atomic) {
+      atomic.getVersioned(id).then((got) => loaded(got ? got.record : null, got?.version), done);
+      return;
+    }
+    let called = false;
+    const got = (err: unknown, value?: unknown) => {
+      if (called) return;
+      called = true;
+      // A missing file is no session for file stores; a reload reports it as express-session does.
+      if (err && (reloading || (err as NodeJS.ErrnoException).code !== 'ENOENT')) done(err);
+      else loaded(err ? null : parseRecord(value), undefined);
+    };
+    try {
+      store.get(id, got);
+    } catch (err) {
+      // Only a store that throws instead of calling back; an error thrown further down the
+      // request (after the callback ran) is not ours to swallow.
+      if (called) throw err;
+      got(err);
+    }
+  }
+
+  /** On a reload, what counts as modified or saved stays measured from the first load, as in express-session. */
+  private inflate(id: string, record: SessionRecord, text: string | undefined, reloading: boolean): true {
+    const sess = this.revive(record);
+    const now = snapshot(sess);
+    if (!reloading) this.changes.began(id, now, !this.settings.resave);
+    const expires = sess.cookie.expires;
+    this.version.loaded(id, text, now, expires instanceof Date ? expires.getTime() : undefined);
+    return true;
+  }
+
+  /**
+   * A new session with a new ID, then `done`; a regenerated session keeps the original ID, so
+   * it counts as modified. Synchronous unless genid returns a Promise.
+   */
+  private generate(keepOriginal: boolean, done: (err?: unknown) => void): void {
+    let id: string | Promise<string>;
+    try {
+      id = this.settings.genid(this.req);
+    } catch (err) {
+      done(err);
+      return;
+    }
+    if (id && typeof (id as Promise<string>).then === 'function') {
+      (id as Promise<string>).then((value) => {
+        this.fresh(value, keepOriginal);
+        done();
+      }, done);
+      return;
+    }
+    this.fresh(id as string, keepOriginal);
+    done();
+  }
+
+  private fresh(id: string, keepOriginal: boolean): void {
+    this.install(id, keepOriginal);
+    this.version.reset();
+  }
+
+  finish(done: Callback): boolean {
+    const { req, settings } = this;
+    if (req.sessionID && settings.unsetDestroy && req.session == null) {
+      settings.store.destroy(req.sessionID, done);
+      return true;
+    }
+    const sess = this.current();
+    if (!sess) return false;
+    this.touch(sess);
+    const now = snapshot(sess);
+    const state = this.state(sess, now);
+    this.ending = { session: sess, state };
+    if (shouldSave(state, settings.policy)) {
+      this.saveWith(sess, now, done);
+      return true;
+    }
+    if (settings.storeCanTouch && shouldTouch(state, settings.policy) && this.touchIsDue(sess)) {
+      settings.store.touch!(req.sessionID!, sess as unknown as SessionRecord, done);
+      return true;
+    }
+    return false;
+  }
+
+  sendCookies(): void {
+    const { req, settings } = this;
+    const sess = this.current();
+    if (!sess) return;
+    if (typeof req.sessionID !== 'string') return;
+    // During finish() the state was just measured; reuse it rather than serialize the session again.
+    const state = this.ending?.session === sess ? this.ending.state : this.state(sess, snapshot(sess));
+    if (!shouldSetCookie(state, settings.policy, sess.cookie.expires != null)) return;
+    if (sess.cookie.secure && !this.secure()) return;
+    this.touch(sess);
+    try {
+      const signed = req.sessionID === this.changes.cookieId && this.cookieSigned !== undefined
+        ? this.cookieSigned
+        : sign(req.sessionID, this.keys[0]!);
+      this.res.setCookies([sess.cookie.serialize(settings.name, signed)]);
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  /** Renews the cookie's expiry, once per response. */
+  private touch(sess: Session): void {
+    if (this.touched) return;
+    sess.touch();
+    this.touched = true;
+  }
+
+  private touchIsDue(sess: Session): boolean {
+    return touchIsDue(this.version.loadedExpires, sess.cookie.originalMaxAge, this.settings.touchAfterMs, Date.now());
+  }
+
+  // What req.session's methods do during this request.
+
+  save(sess: Session): Promise<void> {
+    return call<void>((cb) => this.saveWith(sess, snapshot(sess), cb));
+  }
+
+  /** Saves the session whole, as express-session does, or as a delta when the store is atomic. */
+  private saveWith(sess: Session, now: Snapshot, done: Callback): void {
+    this.changes.savedAs(now);
+    const { version } = this;
+    if (version.gone && sess.id === version.id) {
+      done();
+      return;
+    }
+    const { atomic, store } = this.settings;
+    if (atomic && version.text !== undefined && sess.id === version.id) {
+      inTurn(atomic, sess.id, () => this.saveMerged(atomic, sess, now)).then(() => done(), done);
+      return;
+    }
+    store.set(sess.id, sess as unknown as SessionRecord, done);
+  }
+
+  /**
+   * Saves only what this request changed, onto the record as it is in the store now: a
+   * conditional write of the whole session first (one round trip when nobody else wrote),
+   * then, on a conflict, this request's changed keys merged onto the stored record.
+   * A record that is gone stays gone.
+   */
+  private async saveMerged(atomic: AtomicStore, sess: Session, now: Snapshot): Promise<void> {
+    const { version } = this;
+    const delta = diff(version.base ?? new Map(), now);
+    let record = sess as unknown as SessionRecord;
+    let text = version.text!;
+    for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
+      const result = await atomic.setIfVersion(sess.id, text, record);
+      if (result.written) {
+        version.text = result.version;
+        let saved = now;
+        if (record !== (sess as unknown)) {
+          adopt(sess, record);
+          saved = snapshot(sess);
+          this.changes.savedAs(saved);
+        }
+        version.base = saved;
+        return;
+      }
+      if (!result.current) {
+        debug('session %s: gone from the store while this request ran; not written back', sess.id);
+        version.gone = true;
+        return;
+      }
+      debug('session %s: changed in the store since it was loaded; merging (attempt %d)', sess.id, attempt + 1);
+      text = result.current.version;
+      record = merge(result.current.record, sess, delta);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+    }
+    throw new SessionConflictError(sess.id, MAX_MERGE_ATTEMPTS);
+  }
+
+  reload(sess: Session): Promise<void> {
+    return call<void>((cb) =>
+      this.load(sess.id, true, (err, found) => cb(err ?? (found ? null : new SessionNotFoundError()))),
+    );
+  }
+
+  /** Destroys the stored session, then makes a new one; a failed destroy is reported after. */
+  regenerate(_sess: Session): Promise<void> {
+    const { req, settings } = this;
+    return call<void>((cb) =>
+      settings.store.destroy(req.sessionID!, (destroyErr) => {
+        this.generate(true, (err) => cb(destroyErr ?? err));
+      }),
+    );
+  }
+
+  destroy(sess: Session): Promise<void> {
+    delete this.req.session;
+    return call<void>((cb) => this.settings.store.destroy(sess.id, cb));
+  }
+}
