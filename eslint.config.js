@@ -22,4 +22,10 @@ export default tseslint.config(
       '@typescript-eslint/no-empty-object-type': 'off',
     },
   },
+  {
+    // The library's own code: `any` only where a comment says why (express-session's Store surface).
+    files: ['src/**/*.ts'],
+    ignores: ['src/stores/memory.ts', 'src/stores/redis/**', 'src/stores/sql/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'error' },
+  },
 );

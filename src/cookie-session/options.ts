@@ -1,5 +1,5 @@
-import type { CookieOptions } from '../core/cookie.js';
 import type { Policy } from '../core/decide.js';
+import type { CookieSetting } from '../core/request.js';
 import { validateOptions } from '../core/options.js';
 import { SealKeys } from './seal.js';
 
@@ -13,7 +13,7 @@ export interface CookieSessionOptions {
   /** The cookie's name; a session too large for one cookie adds `<name>.1`, `<name>.2`, ... Default `session`. */
   name?: string;
   /** The cookie's attributes, or a function of the request that returns them (as in `session()`). */
-  cookie?: CookieOptions | ((req: any) => CookieOptions);
+  cookie?: CookieSetting;
   /** Trust X-Forwarded-Proto for `secure` cookies: true, false, or undefined to follow Express's `trust proxy`. */
   proxy?: boolean;
   /** Reseal and send the cookie on every response, which slides the expiry. Default false. */
@@ -41,7 +41,7 @@ export interface Settings {
   keys: SealKeys;
   /** Binds a seal to this cookie name: a seal moved to another cookie does not open. */
   aad: Buffer;
-  cookie: CookieOptions | ((req: any) => CookieOptions);
+  cookie: CookieSetting;
   proxy: boolean | undefined;
   policy: Policy;
   maxSize: number;

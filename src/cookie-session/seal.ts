@@ -21,7 +21,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 export interface Sealed {
   i: string;
   e: number;
-  s: Record<string, any>;
+  s: Record<string, unknown>;
 }
 
 /**
@@ -129,7 +129,7 @@ export function parseSealed(text: string): Sealed | undefined {
   const v = value as Partial<Sealed> | null;
   if (!v || typeof v.i !== 'string' || typeof v.e !== 'number' || !v.s || typeof v.s !== 'object') return undefined;
   if (!v.s.cookie || typeof v.s.cookie !== 'object') return undefined;
-  const record: Record<string, any> = {};
+  const record: Record<string, unknown> = {};
   for (const key of Object.keys(v.s)) {
     if (isSafeKey(key)) record[key] = v.s[key];
   }

@@ -1,4 +1,6 @@
 /** A Node-style callback, as express-session stores and session methods take them. */
+// `err` is `any` as in express-session's store API, whose callbacks read `err.code` and `err.message` freely.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Callback<T = void> = (err?: any, value?: T) => void;
 
 /**

@@ -54,8 +54,9 @@ export function diff(base: Snapshot, current: Snapshot): Delta {
  * The record to write when the stored record changed since it was loaded: the stored one,
  * with this request's changed keys and its cookie on top. Same-key changes: the last save wins.
  */
-export function merge(stored: SessionRecord, session: Record<string, any>, delta: Delta): SessionRecord {
-  const merged: Record<string, any> = { cookie: session.cookie };
+export function merge(stored: SessionRecord, live: object, delta: Delta): SessionRecord {
+  const session = live as Record<string, unknown>;
+  const merged: Record<string, unknown> = { cookie: session.cookie };
   for (const key of Object.keys(stored)) {
     if (key !== 'cookie' && isSafeKey(key)) merged[key] = stored[key];
   }
@@ -68,7 +69,8 @@ export function merge(stored: SessionRecord, session: Record<string, any>, delta
  * Brings the live session in line with a merged record after a save, so later changes in the
  * same request are measured against what the store now holds.
  */
-export function adopt(session: Record<string, any>, merged: SessionRecord): void {
+export function adopt(live: object, merged: SessionRecord): void {
+  const session = live as Record<string, unknown>;
   for (const key of Object.keys(session)) {
     if (key !== 'cookie' && !(key in merged)) delete session[key];
   }

@@ -46,7 +46,7 @@ export class Cookie {
   declare sameSite: SameSite | 'auto' | undefined;
   declare partitioned: boolean | undefined;
   declare priority: 'low' | 'medium' | 'high' | undefined;
-  [key: string]: any;
+  [key: string]: unknown;
 
   constructor(options?: CookieOptions | CookieData | null) {
     this.path = '/';

@@ -1,3 +1,4 @@
+import type { CookieSetting, RequestFunction } from './request.js';
 import type { CookieOptions } from './cookie.js';
 import type { StoreContract } from './store.js';
 
@@ -12,9 +13,9 @@ export interface SessionOptions {
   /** Where sessions are kept. Default: a new MemoryStore. */
   store?: StoreContract | object;
   /** The session ID cookie's attributes, or a function of the request that returns them. */
-  cookie?: CookieOptions | ((req: any) => CookieOptions);
+  cookie?: CookieSetting;
   /** Makes a new session ID (may return a Promise). Default: 24 random bytes, base64url. */
-  genid?: (req: any) => string | Promise<string>;
+  genid?: RequestFunction<string | Promise<string>>;
   /** Trust X-Forwarded-Proto for `secure` cookies: true, false, or undefined to follow Express's `trust proxy`. */
   proxy?: boolean;
   /** Save the session at the end of every request, even when unmodified. Default true (set it explicitly). */

@@ -18,13 +18,21 @@ export interface SessionRequest {
   secure?: boolean;
   session?: Session | null;
   sessionID?: string;
+  /** The store of a store-backed session (express-session puts it there too). */
+  sessionStore?: unknown;
   [kLifecycle]?: SessionLifecycle;
 }
 
 export type Next = (err?: unknown) => void;
 
+/**
+ * A function of the request, as the `cookie` and `genid` options take. Declared as a method so
+ * that a function written for Express's `Request` (or another framework's) is accepted too.
+ */
+export type RequestFunction<T> = { of(req: SessionRequest): T }['of'];
+
 /** The `cookie` option: the cookie's attributes, or a function of the request that returns them. */
-export type CookieSetting = CookieOptions | ((req: any) => CookieOptions);
+export type CookieSetting = CookieOptions | RequestFunction<CookieOptions>;
 
 /**
  * Whether the request arrived over HTTPS, as express-session decides it for `secure` cookies:

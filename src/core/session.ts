@@ -1,5 +1,6 @@
 import { call, settle, type Callback } from './callback.js';
 import { Cookie, reviveCookie } from './cookie.js';
+import type { SessionRequest } from './request.js';
 import type { SessionRecord, StoreContract } from './store.js';
 import { SessionNotFoundError } from '../errors.js';
 
@@ -26,12 +27,6 @@ export interface SessionLifecycle {
 /** Where the middleware puts a request's lifecycle; the session methods find it there. */
 export const kLifecycle = Symbol('sessionkit.lifecycle');
 
-interface SessionRequest {
-  sessionID?: string;
-  sessionStore?: Store;
-  session?: Session | null;
-  [kLifecycle]?: SessionLifecycle;
-}
 
 /**
  * `req.session`: the session data as own enumerable properties (plus `cookie`), with
@@ -40,10 +35,11 @@ interface SessionRequest {
  */
 export class Session {
   declare readonly id: string;
-  declare readonly req: any;
+  /** The request the session belongs to (hidden from `for...in` and JSON). */
+  declare readonly req: SessionRequest;
   declare cookie: Cookie;
 
-  constructor(req: any, data?: object | null) {
+  constructor(req: SessionRequest, data?: object | null) {
     Object.defineProperty(this, 'req', { value: req });
     Object.defineProperty(this, 'id', { value: req.sessionID });
     if (typeof data === 'object' && data !== null) {
@@ -70,7 +66,7 @@ export class Session {
     const life = req[kLifecycle];
     const done = life
       ? life.save(this)
-      : call<void>((cb) => (req.sessionStore as Store).set(this.id, this as SessionRecord, cb));
+      : call<void>((cb) => (req.sessionStore as unknown as Store).set(this.id, this as SessionRecord, cb));
     return finish(this, done, callback);
   }
 
@@ -93,7 +89,7 @@ export class Session {
       done = life.destroy(this);
     } else {
       delete req.session;
-      done = call<void>((cb) => (req.sessionStore as Store).destroy(this.id, cb));
+      done = call<void>((cb) => (req.sessionStore as unknown as Store).destroy(this.id, cb));
     }
     return finish(this, done, callback);
   }
@@ -105,14 +101,14 @@ export class Session {
     const life = req[kLifecycle];
     const done = life
       ? life.regenerate(this)
-      : call<void>((cb) => (req.sessionStore as Store).regenerate(req, cb));
+      : call<void>((cb) => (req.sessionStore as unknown as Store).regenerate(req, cb));
     return finish(this, done, callback);
   }
 }
 
 // The methods are not enumerable (class methods never are), so `for...in` and JSON see data only.
 
-function finish(session: Session, done: Promise<void>, callback?: Callback): any {
+function finish<S extends Session>(session: S, done: Promise<void>, callback?: Callback): Promise<void> | S {
   if (typeof callback === 'function') {
     settle(done, callback);
     return session;
@@ -121,14 +117,15 @@ function finish(session: Session, done: Promise<void>, callback?: Callback): any
 }
 
 async function reloadFromStore(req: SessionRequest, id: string): Promise<void> {
-  const record = await call<SessionRecord | null | undefined>((cb) => (req.sessionStore as Store).get(id, cb));
+  const record = await call<SessionRecord | null | undefined>((cb) => (req.sessionStore as unknown as Store).get(id, cb));
   if (!record) throw new SessionNotFoundError();
   createSession(req, record);
 }
 
 /** Makes `req.session` from a stored record, as express-session's `store.createSession` does. */
-export function createSession(req: any, record: SessionRecord): Session {
+export function createSession(req: SessionRequest, record: SessionRecord): Session {
   (record as { cookie: unknown }).cookie = reviveCookie(record.cookie);
-  req.session = new Session(req, record);
-  return req.session;
+  const sess = new Session(req, record);
+  req.session = sess;
+  return sess;
 }

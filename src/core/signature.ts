@@ -30,16 +30,8 @@ export function sign(value: string, key: KeyObject | Secret): string {
 
 /**
  * The value inside a signed cookie value (given without its `s:` prefix) when one of the
- * keys verifies its signature, compared in constant time; otherwise false.
- */
-export function unsign(signed: string, keys: readonly (KeyObject | Secret)[]): string | false {
-  const verified = verify(signed, keys);
-  return verified && verified.value;
-}
-
-/**
- * As {@link unsign}, and also which key verified: 0, the signing key, means `signed` is
- * exactly what `sign(value, keys[0])` returns (HMAC is deterministic), so it can be sent again.
+ * keys verifies its signature, compared in constant time, and which key verified: 0, the signing key,
+ * means `signed` is exactly what `sign(value, keys[0])` returns (HMAC is deterministic), so it can be sent again.
  */
 export function verify(signed: string, keys: readonly (KeyObject | Secret)[]): { value: string; key: number } | false {
   const dot = signed.lastIndexOf('.');

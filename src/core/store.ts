@@ -8,6 +8,8 @@ import type { CookieData } from './cookie.js';
  */
 export interface SessionRecord {
   cookie: CookieData;
+  // What the app put in its session: stores and apps written for express-session read it freely.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [key: string]: any;
 }
 

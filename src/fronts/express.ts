@@ -14,9 +14,11 @@ import { MemoryStore, warnIfUnboundedInProduction } from '../stores/memory.js';
 
 type Req = IncomingMessage & SessionRequest & { secret?: string };
 type Res = ServerResponse & { _implicitHeader?: () => void };
+/** The response's own write() and end(), called with what the handler passed. */
+type Writer = (this: ServerResponse, chunk?: unknown, encoding?: BufferEncoding) => unknown;
 
 /** What the session middlewares are: Express's `RequestHandler` shape, without depending on Express. */
-export type SessionMiddleware = (req: any, res: any, next: (err?: any) => void) => void;
+export type SessionMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 /**
  * The session middleware: `app.use(session({ secret, resave, saveUninitialized }))`.
@@ -117,30 +119,30 @@ export function expressResponse(res: ServerResponse): SessionResponse {
  * sessionkit patches a response, because Express has no hook after the handler.
  */
 class HeldEnd {
-  private readonly realEnd: (...args: any[]) => any;
-  private readonly realWrite: (...args: any[]) => any;
+  private readonly realEnd: Writer;
+  private readonly realWrite: Writer;
   private ended = false;
   /** What end() was called with, written once the store answers. */
-  private last: { chunk: any; encoding: any } = { chunk: undefined, encoding: undefined };
+  private last: { chunk: unknown; encoding: BufferEncoding | undefined } = { chunk: undefined, encoding: undefined };
   /** Nothing of the held end is written yet; `result` is what end() returns. */
   private nothingWritten = true;
-  private result: any;
+  private result: unknown;
 
   constructor(
     private readonly life: RequestSession,
     private readonly res: Res,
     private readonly next: Next,
   ) {
-    this.realEnd = res.end as (...args: any[]) => any;
-    this.realWrite = res.write as (...args: any[]) => any;
+    this.realEnd = res.end as Writer;
+    this.realWrite = res.write as Writer;
     const self = this;
-    res.end = function end(this: Res, chunk?: any, encoding?: any): any {
+    res.end = function end(this: Res, chunk?: unknown, encoding?: BufferEncoding): unknown {
       return self.end(chunk, encoding);
     } as Res['end'];
   }
 
   /** The response's end(): persist with the end held, or end now. */
-  private end(chunk: any, encoding: any): any {
+  private end(chunk: unknown, encoding: BufferEncoding | undefined): unknown {
     const { res } = this;
     if (this.ended) return false;
     this.ended = true;
@@ -166,7 +168,7 @@ class HeldEnd {
   };
 
   /** Writes the head and all of the body but what `writeEnd` writes; returns what end() returns. */
-  private writeTop(): any {
+  private writeTop(): unknown {
     const res = this.res;
     if (!this.nothingWritten) return this.result;
     // Held until the final end(), which uncorks: one write to the socket per response
@@ -180,11 +182,12 @@ class HeldEnd {
     }
     const contentLength = Number(res.getHeader('Content-Length'));
     if (!isNaN(contentLength) && contentLength > 0) {
-      chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, encoding) : chunk;
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding);
+      chunk = bytes;
       encoding = undefined;
-      if (chunk.length !== 0) {
-        this.result = this.realWrite.call(res, chunk.slice(0, chunk.length - 1));
-        this.last = { chunk: chunk.slice(chunk.length - 1, chunk.length), encoding };
+      if (bytes.length !== 0) {
+        this.result = this.realWrite.call(res, bytes.subarray(0, bytes.length - 1));
+        this.last = { chunk: bytes.subarray(bytes.length - 1, bytes.length), encoding };
         return this.result;
       }
     }

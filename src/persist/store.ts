@@ -5,7 +5,7 @@ import type { CookieOptions } from '../core/cookie.js';
 import { debug } from '../core/debug.js';
 import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from '../core/decide.js';
 import { RequestLifecycle, type SessionResponse } from '../core/lifecycle.js';
-import type { CookieSetting, SessionRequest } from '../core/request.js';
+import type { CookieSetting, RequestFunction, SessionRequest } from '../core/request.js';
 import type { Session } from '../core/session.js';
 import { sign } from '../core/signature.js';
 import { parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from '../core/store.js';
@@ -20,7 +20,7 @@ export interface StoreSettings {
   atomic: AtomicStore | undefined;
   storeCanTouch: boolean;
   cookie: CookieSetting;
-  genid: (req: any) => string | Promise<string>;
+  genid: RequestFunction<string | Promise<string>>;
   proxy: boolean | undefined;
   resave: boolean;
   policy: Policy;

@@ -1,3 +1,8 @@
+/* eslint-disable @typescript-eslint/no-explicit-any --
+ * This is express-session's Store surface, kept loose on purpose: one signature per method that a
+ * callback-only store (as written for express-session) and a store with Promise overloads both
+ * satisfy as subclasses, and the legacy `Store.call(this)` + `util.inherits` form of subclassing.
+ */
 import { EventEmitter } from 'node:events';
 import { inherits } from 'node:util';
 import { call, settle, type Callback } from '../core/callback.js';
