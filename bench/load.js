@@ -102,7 +102,7 @@ async function loadWrk({ port, path, cookies, duration, connections }) {
   try {
     const file = join(dir, 'cookies.txt');
     writeFileSync(file, (cookies ?? []).join('\n') + '\n');
-    const args = ['-t1', `-c${connections}`, `-d${Math.max(1, Math.round(duration))}s`, '-s', luaScript, `http://127.0.0.1:${port}${path}`, '--', file];
+    const args = ['-t1', `-c${connections}`, '--timeout', '10s', `-d${Math.max(1, Math.round(duration))}s`, '-s', luaScript, `http://127.0.0.1:${port}${path}`, '--', file];
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

@@ -2,7 +2,7 @@
 // `npm run bench`: sessionkit against the floor, express-session and bare Express, side by side
 // in one run, then the store micro-benchmarks. Writes bench/results.json, bench/results.md and
 // docs/bench.svg. `npm run bench -- --help` lists the flags; docs/bench.md explains the figures.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,8 @@ const usage = `Usage: npm run bench -- [flags]   (each flag also reads BENCH_<NA
   --no-http              skip the HTTP scenarios
   --no-stores            skip the store micro-benchmarks
   --no-save              print only; write neither bench/results.* nor docs/bench.svg
+  --render               run nothing: write bench/results.md, docs/bench.svg and the results in
+                         docs/bench.md again from bench/results.json
   --help                 this text`;
 
 let flags;
@@ -44,6 +46,7 @@ try {
       'no-http': { type: 'boolean' },
       'no-stores': { type: 'boolean' },
       'no-save': { type: 'boolean' },
+      render: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -343,13 +346,34 @@ async function main() {
     for (const note of results.notes) console.log(`  ${note}`);
   }
   if (!flags['no-save'] && !flags['no-http']) {
-    // The store section is rendered by stores.js once it offers it, so that its tables follow its figures.
-    const storeMarkdown = typeof stores.renderStoreMarkdown === 'function' ? stores.renderStoreMarkdown : undefined;
     writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
-    writeFileSync(join(root, 'bench', 'results.md'), renderMarkdown(results, { storeMarkdown }));
-    writeFileSync(join(root, 'docs', 'bench.svg'), renderChart(results));
-    console.log('\nwrote bench/results.json, bench/results.md and docs/bench.svg');
+    writeOutputs(results);
+    console.log('\nwrote bench/results.json, bench/results.md, docs/bench.svg and the results in docs/bench.md');
   }
+}
+
+/**
+ * bench/results.md, docs/bench.svg, and the results part of docs/bench.md (between its
+ * `<!-- results -->` markers, so that the page's prose stays as written).
+ */
+function writeOutputs(results) {
+  // The store section is rendered by stores.js once it offers it, so that its tables follow its figures.
+  const storeMarkdown = typeof stores.renderStoreMarkdown === 'function' ? stores.renderStoreMarkdown : undefined;
+  const markdown = renderMarkdown(results, { storeMarkdown });
+  writeFileSync(join(root, 'bench', 'results.md'), markdown);
+  writeFileSync(join(root, 'docs', 'bench.svg'), renderChart(results));
+  const page = join(root, 'docs', 'bench.md');
+  if (existsSync(page)) {
+    const text = readFileSync(page, 'utf8');
+    const updated = text.replace(/(<!-- results -->\n)[\s\S]*?(<!-- \/results -->)/, `$1\n${markdown.trimEnd()}\n\n$2`);
+    if (updated !== text) writeFileSync(page, updated);
+  }
+}
+
+if (flags.render) {
+  writeOutputs(JSON.parse(readFileSync(join(root, 'bench', 'results.json'), 'utf8')));
+  console.log('wrote bench/results.md, docs/bench.svg and the results in docs/bench.md from bench/results.json');
+  process.exit(0);
 }
 
 main().catch((err) => {
