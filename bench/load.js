@@ -36,13 +36,13 @@ export async function startServer({ contender, scenario, prefix, execArgv = [], 
     contender,
     port,
     child,
-    /** The CPU time (user + system, microseconds) the server has used so far. */
-    cpu() {
+    /** The CPU time (user + system, microseconds) the server has used so far, and the requests it has served. */
+    usage() {
       return new Promise((resolve) => {
         const onMessage = (m) => {
           if (typeof m?.cpu !== 'number') return;
           child.off('message', onMessage);
-          resolve(m.cpu);
+          resolve(m);
         };
         child.on('message', onMessage);
         child.send('cpu');
@@ -84,17 +84,18 @@ const luaScript = fileURLToPath(new URL('./cookies.lua', import.meta.url));
 /**
  * Loads `path` for `duration` seconds with `connections` keep-alive connections. With `cookies`,
  * each request carries the next cookie of the list in turn (one cookie: every request writes the
- * same session). `cpuPerRequest` is the server's CPU time per request in microseconds (its own
- * process only, not Redis's nor the load generator's). Any non-2xx response or socket error
+ * same session). `cpuPerRequest` is the server's CPU time per request it served, in microseconds
+ * (its own process only, not Redis's nor the load generator's). Any non-2xx response or socket error
  * fails the measurement: a contender that drops requests has no throughput to compare.
  */
 export async function load({ server, path, cookies, duration, connections, tool = 'wrk' }) {
-  const cpuBefore = await server.cpu();
+  const before = await server.usage();
   const result = tool === 'wrk'
     ? await loadWrk({ port: server.port, path, cookies, duration, connections })
     : await loadAutocannon({ port: server.port, path, cookies, duration, connections });
-  const cpu = (await server.cpu()) - cpuBefore;
-  return { ...result, cpuPerRequest: cpu / result.requests };
+  const after = await server.usage();
+  const served = after.served - before.served;
+  return { ...result, served, cpuPerRequest: (after.cpu - before.cpu) / served };
 }
 
 async function loadWrk({ port, path, cookies, duration, connections }) {

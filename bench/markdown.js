@@ -28,16 +28,28 @@ export function renderHttpMarkdown(results) {
     '',
   );
   for (const [scenario, { rows }] of Object.entries(results.scenarios)) {
+    const kept = rows.some((r) => r.incrementsKept != null);
     lines.push(`**${scenarioTitle(scenario, results.config)}**`, '');
     lines.push(
-      '| contender | req/s | p50 | p99 | CPU µs/req | req/s ÷ bare | req/s ÷ floor | req/s ÷ express-session | CPU: floor ÷ this | CPU: express-session ÷ this |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      '| contender | req/s | p50 | p99 | CPU µs/req | req/s ÷ bare | req/s ÷ floor | req/s ÷ express-session | CPU: floor ÷ this | CPU: express-session ÷ this |' +
+        (kept ? ' increments kept |' : ''),
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|' + (kept ? '---:|' : ''),
     );
     for (const r of rows) {
       lines.push(
         `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} ms | ${fmt(r.p99, 2)} ms | ${fmt(r.cpuPerRequest)} | ` +
           `${ratio(r.ratioToBare)} | ${ratio(r.ratioToFloor)} | ${ratio(r.ratioToExpressSession)} | ` +
-          `${ratio(r.cpuRatioToFloor)} | ${ratio(r.cpuRatioToExpressSession)} |`,
+          `${ratio(r.cpuRatioToFloor)} | ${ratio(r.cpuRatioToExpressSession)} |` +
+          (kept ? ` ${r.incrementsKept == null ? '' : `${(100 * r.incrementsKept).toFixed(1)} %`} |` : ''),
+      );
+    }
+    if (kept) {
+      lines.push(
+        '',
+        'Increments kept: how much the session\'s counter grew over the requests that incremented it (median of the rounds). ' +
+          'Each request reads the counter and writes it back plus one, so overlapping requests that read the same value ' +
+          'write the same value: neither library promises to keep those (sessionkit keeps every change to *different* keys ' +
+          'of overlapping requests); the column shows how far a contender\'s requests to one session ran one after another.',
       );
     }
     lines.push('');

@@ -25,6 +25,8 @@ export const routes = {
     session.count = (session.count || 0) + 1;
     return [200, `count ${session.count}`];
   },
+  // The counter as it stands, unmodified: what the hot scenario's writers left in the session.
+  '/count': (session) => [200, String(session?.count ?? 0)],
   // new: no cookie; with saveUninitialized the middleware makes and saves a new session.
   '/new': () => [200, 'hello'],
 };

@@ -121,6 +121,16 @@ function skipReason(id, redis) {
 const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 const ms = (n) => (Number.isFinite(n) ? `${n.toFixed(2)} ms` : '-');
 
+const { fetch } = globalThis;
+const pct = (n) => (Number.isFinite(n) ? `${(100 * n).toFixed(1)} %` : '');
+
+async function readCount(server) {
+  const res = await fetch(`http://127.0.0.1:${server.port}/count`, { headers: { cookie: server.cookies[0] } });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`/count on ${server.contender}: HTTP ${res.status} ${text}`);
+  return Number(text);
+}
+
 /** How many logged-in sessions a contender's load uses: none without a session, one when hot. */
 function sessionCount(scenario, id) {
   if (scenario === 'new' || id === 'bare') return 0;
@@ -148,13 +158,20 @@ async function runScenario(scenario, redis, notes) {
       await measure(server, config.warmup);
     }
     const rounds = Object.fromEntries(ids.map((id) => [id, []]));
+    // In hot, every request increments one session's counter: its growth over the requests served
+    // shows how many increments survived requests that read and wrote the same key at once.
+    const hotCount = async (server) => (scenario === 'hot' && server.cookies ? readCount(server) : undefined);
     for (let round = 1; round <= config.rounds; round++) {
       for (const server of servers) {
+        const before = await hotCount(server);
         const result = await measure(server, config.duration);
+        const after = await hotCount(server);
+        if (before !== undefined) result.incrementsKept = (after - before) / result.served;
         rounds[server.contender].push(result);
         console.log(
           `  round ${round}  ${contenders[server.contender].label.padEnd(46)} ${fmt(result.rps).padStart(7)} req/s` +
-            `  p50 ${ms(result.p50).padStart(8)}  p99 ${ms(result.p99).padStart(8)}  CPU ${fmt(result.cpuPerRequest).padStart(4)} µs/req`,
+            `  p50 ${ms(result.p50).padStart(8)}  p99 ${ms(result.p99).padStart(8)}  CPU ${fmt(result.cpuPerRequest).padStart(4)} µs/req` +
+            (result.incrementsKept !== undefined ? `  increments kept ${pct(result.incrementsKept)}` : ''),
         );
         // New sessions pile up in Redis; they are removed between measurements (not timed).
         if (scenario === 'new' && contenders[server.contender].store === 'redis') {
@@ -195,6 +212,7 @@ function summarize(ids, rounds) {
       p50: med[id].p50,
       p99: med[id].p99,
       cpuPerRequest: med[id].cpu,
+      incrementsKept: rounds[id].some((r) => r.incrementsKept !== undefined) ? median(rounds[id].map((r) => r.incrementsKept)) : null,
       ratioToBare: rpsRatio(id, 'bare'),
       ratioToFloor: rpsRatio(id, 'floor'),
       versus,
@@ -220,7 +238,8 @@ function printTable(scenario, { rows }) {
     console.log(
       `  ${r.label.padEnd(46)} ${fmt(r.rps).padStart(8)} ${ms(r.p50).padStart(9)} ${ms(r.p99).padStart(9)}` +
         ` ${ratio(r.ratioToBare).padStart(7)} ${ratio(r.ratioToFloor).padStart(7)} ${ratio(r.ratioToExpressSession).padStart(6)}` +
-        `   ${(fmt(r.cpuPerRequest) + ' µs').padStart(9)} ${ratio(r.cpuRatioToFloor).padStart(7)} ${ratio(r.cpuRatioToExpressSession).padStart(6)}`,
+        `   ${(fmt(r.cpuPerRequest) + ' µs').padStart(9)} ${ratio(r.cpuRatioToFloor).padStart(7)} ${ratio(r.cpuRatioToExpressSession).padStart(6)}` +
+        (r.incrementsKept != null ? `   increments kept ${pct(r.incrementsKept)}` : ''),
     );
   }
 }

@@ -21,6 +21,10 @@ const server = made instanceof Server ? made : createServer(made);
 const heap = heapProfile ? await startHeapSampling() : undefined;
 
 server.keepAliveTimeout = 60_000;
+// Requests this process has answered, counted by the server itself (the load generator doesn't
+// count the ones still in flight when it stops).
+let served = 0;
+server.on('request', () => served++);
 server.listen(0, '127.0.0.1', () => {
   process.send({ port: server.address().port });
 });
@@ -30,7 +34,7 @@ process.on('message', async (message) => {
   // measurement, for the CPU cost per request, which other load on the machine barely moves.
   if (message === 'cpu') {
     const { user, system } = process.cpuUsage();
-    process.send({ cpu: user + system });
+    process.send({ cpu: user + system, served });
     return;
   }
   if (message !== 'exit') return;
