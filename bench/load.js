@@ -75,8 +75,10 @@ export async function login(port, count) {
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** The load generator: wrk when it is installed (it takes far less CPU than autocannon), else autocannon. */
+let installedTool;
 export function defaultTool() {
-  return spawnSync('wrk', ['-v']).error ? 'autocannon' : 'wrk';
+  installedTool ??= spawnSync('wrk', ['-v']).error ? 'autocannon' : 'wrk';
+  return installedTool;
 }
 
 const luaScript = fileURLToPath(new URL('./cookies.lua', import.meta.url));
@@ -88,7 +90,7 @@ const luaScript = fileURLToPath(new URL('./cookies.lua', import.meta.url));
  * (its own process only, not Redis's nor the load generator's). Any non-2xx response or socket error
  * fails the measurement: a contender that drops requests has no throughput to compare.
  */
-export async function load({ server, path, cookies, duration, connections, tool = 'wrk' }) {
+export async function load({ server, path, cookies, duration, connections, tool = defaultTool() }) {
   const before = await server.usage();
   const result = tool === 'wrk'
     ? await loadWrk({ port: server.port, path, cookies, duration, connections })
