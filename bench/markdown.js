@@ -19,10 +19,16 @@ export function describeRun(results) {
     `load average ${fmt(m.loadAverageAtStart, 1)} at start, ${fmt(m.loadAverageAtEnd, 1)} at end; ${results.generatedAt.slice(0, 10)}.`;
 }
 
+/** The lowest and highest req/s of the rounds: how much the machine moved the figures. */
+const spread = (rounds = []) => {
+  const rps = rounds.map((r) => r.rps).filter(Number.isFinite);
+  return rps.length > 1 ? `${fmt(Math.min(...rps))}–${fmt(Math.max(...rps))}` : '';
+};
+
 export function renderHttpMarkdown(results) {
   const lines = [];
   lines.push(
-    'Every figure is the median of the rounds; every ratio is a **ratio of medians** (req/s: this one\'s over the ' +
+    'Every figure is the median of the rounds (the lowest and highest req/s of the rounds beside it); every ratio is a **ratio of medians** (req/s: this one\'s over the ' +
       'reference\'s, above 1 is faster; CPU: the reference\'s CPU µs per request over this one\'s, above 1 is cheaper). ' +
       '"express-session" is express-session with the same kind of store.',
     '',
@@ -31,13 +37,13 @@ export function renderHttpMarkdown(results) {
     const kept = rows.some((r) => r.incrementsKept != null);
     lines.push(`**${scenarioTitle(scenario, results.config)}**`, '');
     lines.push(
-      '| contender | req/s | p50 | p99 | CPU µs/req | req/s ÷ bare | req/s ÷ floor | req/s ÷ express-session | CPU: floor ÷ this | CPU: express-session ÷ this |' +
+      '| contender | req/s | rounds, req/s | p50 | p99 | CPU µs/req | req/s ÷ bare | req/s ÷ floor | req/s ÷ express-session | CPU: floor ÷ this | CPU: express-session ÷ this |' +
         (kept ? ' increments kept |' : ''),
-      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|' + (kept ? '---:|' : ''),
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' + (kept ? '---:|' : ''),
     );
     for (const r of rows) {
       lines.push(
-        `| ${r.label} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} ms | ${fmt(r.p99, 2)} ms | ${fmt(r.cpuPerRequest)} | ` +
+        `| ${r.label} | ${fmt(r.rps)} | ${spread(r.rounds)} | ${fmt(r.p50, 2)} ms | ${fmt(r.p99, 2)} ms | ${fmt(r.cpuPerRequest)} | ` +
           `${ratio(r.ratioToBare)} | ${ratio(r.ratioToFloor)} | ${ratio(r.ratioToExpressSession)} | ` +
           `${ratio(r.cpuRatioToFloor)} | ${ratio(r.cpuRatioToExpressSession)} |` +
           (kept ? ` ${r.incrementsKept == null ? '' : `${(100 * r.incrementsKept).toFixed(1)} %`} |` : ''),
