@@ -1,5 +1,6 @@
-// The contenders: how each one builds its session middleware, with the same options for both
-// libraries (see sessionOptions in common.js). Each runs in its own process (server.js).
+// The contenders: how each one builds its session middleware, with the same options for every
+// library (see sessionOptions in common.js). Each runs in its own process (server.js).
+import { floorSession } from './floor.js';
 import { loadStore, redisUrl, sessionOptions, touchAfterSeconds } from './common.js';
 
 async function redisClient() {
@@ -45,27 +46,54 @@ const skRedis = (prefix, wrap = (s) => s) => async () => {
   return { store, close: () => client.quit() };
 };
 
+/** Every scenario; `new` saves uninitialized sessions, which the floor never does. */
+const all = ['read', 'write', 'hot', 'new'];
+
 /**
- * id -> { label, library, store, needs, create({ scenario, prefix }) }.
- * `needs: 'redis'` marks the contenders that are skipped when Redis or RedisStore isn't there.
+ * Adding a contender is adding one entry here:
+ *
+ *   id: {
+ *     label,                 how tables and the chart name it
+ *     library,               'none', 'floor', 'express-session' or 'sessionkit' (its colour on the chart)
+ *     store,                 'memory', 'redis' or '-'
+ *     scenarios,             the scenarios it runs in
+ *     versus,                the express-session contender it is compared with (same kind of store)
+ *     needs,                 'redis': skipped, with a note, when Redis or RedisStore isn't there
+ *     create({ scenario, prefix }) -> { middleware, close }
+ *     serve({ middleware, routes, scenario }) -> a request listener or an http.Server (optional)
+ *   }
+ *
+ * Without `serve` the contender's middleware runs in an Express 5 app (express-server.js); a
+ * contender on another framework brings its own `serve`, which answers the paths in routes.js
+ * with the session its framework gives a request.
  */
 export const contenders = {
   bare: {
     label: 'bare Express',
     library: 'none',
     store: '-',
+    scenarios: all,
     create: async () => ({ middleware: null }),
+  },
+  floor: {
+    label: 'floor (least a signed-cookie session can do)',
+    library: 'floor',
+    store: 'memory',
+    scenarios: ['read', 'write', 'hot'],
+    create: async () => ({ middleware: floorSession(sessionOptions()) }),
   },
   'es-memory': {
     label: 'express-session + MemoryStore',
     library: 'express-session',
     store: 'memory',
+    scenarios: all,
     create: ({ scenario }) => expressSession(async (session) => ({ store: new session.MemoryStore() }), scenario),
   },
   'sk-memory': {
     label: 'sessionkit + MemoryStore',
     library: 'sessionkit',
     store: 'memory',
+    scenarios: all,
     versus: 'es-memory',
     create: ({ scenario }) => sessionkit(memory(), scenario),
   },
@@ -73,6 +101,7 @@ export const contenders = {
     label: 'sessionkit + MemoryStore, whole-record saves',
     library: 'sessionkit',
     store: 'memory',
+    scenarios: ['write'],
     versus: 'es-memory',
     create: ({ scenario }) => sessionkit(memory(withoutAtomicSaves), scenario),
   },
@@ -80,6 +109,7 @@ export const contenders = {
     label: 'express-session + connect-redis',
     library: 'express-session',
     store: 'redis',
+    scenarios: all,
     needs: 'redis',
     create: ({ scenario, prefix }) => expressSession(async () => {
       const { RedisStore } = await import('connect-redis');
@@ -91,6 +121,7 @@ export const contenders = {
     label: 'sessionkit + RedisStore',
     library: 'sessionkit',
     store: 'redis',
+    scenarios: all,
     needs: 'redis',
     versus: 'es-redis',
     create: ({ scenario, prefix }) => sessionkit(skRedis(prefix), scenario),
@@ -99,6 +130,7 @@ export const contenders = {
     label: `sessionkit + RedisStore, touchAfter ${touchAfterSeconds}s`,
     library: 'sessionkit',
     store: 'redis',
+    scenarios: ['read'],
     needs: 'redis',
     versus: 'es-redis',
     create: ({ scenario, prefix }) => sessionkit(skRedis(prefix), scenario, { touchAfter: touchAfterSeconds }),
@@ -107,19 +139,17 @@ export const contenders = {
     label: 'sessionkit + RedisStore, whole-record saves',
     library: 'sessionkit',
     store: 'redis',
+    scenarios: ['write'],
     needs: 'redis',
     versus: 'es-redis',
     create: ({ scenario, prefix }) => sessionkit(skRedis(prefix, withoutAtomicSaves), scenario),
   },
 };
 
-/**
- * Who runs in which scenario. `touchAfter` only changes requests that leave the session
- * unmodified, so it runs in "read" only; the whole-record variants measure what delta saves
- * cost, so they run in "write" only.
- */
-export const lineup = {
-  read: ['bare', 'es-memory', 'sk-memory', 'es-redis', 'sk-redis', 'sk-redis-touchafter'],
-  write: ['bare', 'es-memory', 'sk-memory', 'sk-memory-whole', 'es-redis', 'sk-redis', 'sk-redis-whole'],
-  new: ['bare', 'es-memory', 'sk-memory', 'es-redis', 'sk-redis'],
-};
+// touchAfter only changes requests that leave the session unmodified, so it runs in "read" only;
+// the whole-record variants measure what delta saves cost, so they run in "write" only.
+
+/** Who runs in which scenario, in the order of the entries above. */
+export const lineup = Object.fromEntries(
+  all.map((scenario) => [scenario, Object.keys(contenders).filter((id) => contenders[id].scenarios.includes(scenario))]),
+);

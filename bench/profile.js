@@ -1,22 +1,25 @@
 #!/usr/bin/env node
 // CPU profiles of sessionkit's request paths: `node bench/profile.js [--scenarios=read,write]
-// [--contenders=bare,sk-memory,sk-redis] [--duration=10]`. Each contender runs under
-// `node --cpu-prof` while autocannon loads it; prints where the server's time goes (by package
-// and by function, in µs of CPU per request), what it spends beyond bare Express, and keeps the .cpuprofile files (open them in Chrome DevTools) in --out.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// [--contenders=bare,floor,sk-memory,sk-redis] [--duration=10]`. Each contender runs under
+// `node --cpu-prof` while wrk (autocannon without it) loads it as `npm run bench` does; prints
+// where the server's time goes (by package and by function, in µs of CPU per request), the self
+// time of sessionkit's own code by source file, what each contender spends beyond bare Express
+// and the floor, and keeps the .cpuprofile files (open them in Chrome DevTools) in --out.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deleteRedisPrefix, ensureBuilt, loadStore } from './common.js';
 import { contenders } from './contenders.js';
-import { load, login, startServer } from './load.js';
+import { defaultTool, load, login, startServer } from './load.js';
 
 const { values: flags } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'read,write' },
-    contenders: { type: 'string', default: 'bare,sk-memory,sk-redis' },
+    contenders: { type: 'string', default: 'bare,floor,sk-memory,sk-redis' },
     duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    sessions: { type: 'string', default: '64' },
     top: { type: 'string', default: '25' },
     out: { type: 'string' },
     heap: { type: 'boolean' },
@@ -24,8 +27,35 @@ const { values: flags } = parseArgs({
 });
 const duration = Number(flags.duration);
 const connections = Number(flags.connections);
+const sessions = Number(flags.sessions);
 const top = Number(flags.top);
-const paths = { read: '/read', write: '/write', new: '/new' };
+const tool = defaultTool();
+const paths = { read: '/read', write: '/write', hot: '/write', new: '/new' };
+
+/**
+ * The source file of a line of dist/: the bundler heads each module's code with a
+ * `// src/<file>.ts` comment, so the last one above the line names where the function lives.
+ */
+const sourceMaps = new Map();
+function sourceFile(url, lineNumber) {
+  const file = url.replace(/^file:\/\//, '');
+  if (!sourceMaps.has(file)) {
+    const heads = [];
+    if (existsSync(file)) {
+      readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+        const m = /^\/\/ (src\/\S+)$/.exec(line);
+        if (m) heads.push([i, m[1]]);
+      });
+    }
+    sourceMaps.set(file, heads);
+  }
+  let found;
+  for (const [line, src] of sourceMaps.get(file)) {
+    if (line > lineNumber) break;
+    found = src;
+  }
+  return found;
+}
 
 /** Where a frame's time belongs: sessionkit (dist/), a package, Node itself, GC, or the rest. */
 function category({ functionName, url }) {
@@ -42,7 +72,11 @@ function category({ functionName, url }) {
   return url ? url : '(native)';
 }
 
-const where = ({ url, lineNumber }) => (url ? `${url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${lineNumber + 1}` : '');
+const where = ({ url, lineNumber }) => {
+  if (!url) return '';
+  const src = url.includes('/dist/') ? sourceFile(url, lineNumber) : undefined;
+  return `${src ? `${src} (` : ''}${url.replace(/^.*\/(node_modules|dist|bench)\//, '$1/')}:${lineNumber + 1}${src ? ')' : ''}`;
+};
 
 /** Where the time went, in percent of busy samples and in microseconds per request served. */
 export function analyze(profile, requests) {
@@ -137,15 +171,20 @@ function print(name, a) {
   for (const c of a.categories.slice(0, 14)) console.log(`    ${c.name.padEnd(30)} ${n1(c.percent)}  ${n1(c.us)}`);
   console.log('  self time, top functions:  %    µs/req');
   for (const f of a.selfTop) console.log(`    ${n1(f.selfPercent)}  ${n1(f.selfUs)}  ${f.name.padEnd(34)} ${f.where}`);
+  const own = a.functions.filter((f) => f.category === 'sessionkit' && f.self > 0).sort((x, y) => y.self - x.self);
+  const ownShare = own.reduce((sum, f) => sum + f.selfPercent, 0);
+  console.log(`  sessionkit's own code, self time: ${ownShare.toFixed(1)} % of busy samples in all  %    µs/req`);
+  for (const f of own.slice(0, top)) console.log(`    ${n1(f.selfPercent)}  ${n1(f.selfUs)}  ${f.name.padEnd(34)} ${f.where}`);
   console.log('  sessionkit, inclusive time (self + callees):  %    µs/req');
   for (const f of a.sessionkitInclusive) {
     console.log(`    ${n1(f.totalPercent)}  ${n1(f.totalUs)}  (self ${n1(f.selfUs)})  ${f.name.padEnd(28)} ${f.where}`);
   }
 }
 
-/** What a contender spends per request beyond bare Express, by package and by function. */
-function printVersusBare(name, a, bare) {
-  console.log(`\n=== ${name} vs bare Express: +${(a.busyUsPerRequest - bare.busyUsPerRequest).toFixed(1)} µs of CPU per request`);
+/** What a contender spends per request beyond a reference (bare Express, the floor), by package and by function. */
+function printVersus(name, a, bare, reference = 'bare Express') {
+  const extra = a.busyUsPerRequest - bare.busyUsPerRequest;
+  console.log(`\n=== ${name} vs ${reference}: ${extra >= 0 ? '+' : ''}${extra.toFixed(1)} µs of CPU per request`);
   const bareCat = new Map(bare.categories.map((c) => [c.name, c.us]));
   const rows = a.categories.map((c) => [c.name, c.us - (bareCat.get(c.name) ?? 0)]);
   for (const c of bare.categories) if (!a.categories.some((x) => x.name === c.name)) rows.push([c.name, -c.us]);
@@ -181,9 +220,10 @@ async function main() {
           ? { contender: id, scenario, prefix, heapProfile: heapFile }
           : { contender: id, scenario, prefix, execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
         try {
-          const cookies = scenario === 'new' || id === 'bare' ? undefined : await login(server.port, connections);
-          const warm = await load({ server, path: paths[scenario], cookies, duration: 2, connections });
-          const r = await load({ server, path: paths[scenario], cookies, duration, connections });
+          const count = scenario === 'new' || id === 'bare' ? 0 : scenario === 'hot' ? 1 : sessions;
+          const cookies = count ? await login(server.port, count) : undefined;
+          const warm = await load({ server, path: paths[scenario], cookies, duration: 2, connections, tool });
+          const r = await load({ server, path: paths[scenario], cookies, duration, connections, tool });
           requests = (cookies?.length ?? 0) + warm.requests + r.requests;
           console.log(`\n${id} ${scenario}: ${Math.round(r.rps)} req/s under the profiler`);
         } finally {
@@ -201,9 +241,12 @@ async function main() {
         print(`${id} ${scenario}`, analysis);
         console.log(`  profile: ${join(dir, file)}`);
       }
-      const bare = analyses[`bare ${scenario}`];
-      if (bare) {
-        for (const id of ids.filter((i) => i !== 'bare')) printVersusBare(`${id} ${scenario}`, analyses[`${id} ${scenario}`], bare);
+      for (const [reference, label] of [['bare', 'bare Express'], ['floor', 'the floor']]) {
+        const base = analyses[`${reference} ${scenario}`];
+        if (!base) continue;
+        for (const id of ids.filter((i) => i !== 'bare' && i !== reference)) {
+          printVersus(`${id} ${scenario}`, analyses[`${id} ${scenario}`], base, label);
+        }
       }
     }
   } finally {
