@@ -5,7 +5,7 @@ import type { Scenario } from '../harness.js';
 import { get } from './common.js';
 import { methodRoutes } from './methods.js';
 
-/** unset 'keep', 'destroy' and unset, and an invalid value. */
+/** unset 'keep', 'destroy' and left out, and an invalid value. */
 export const unsetScenarios: Scenario[] = [
   ...(['keep', 'destroy', undefined] as const).map((unset): Scenario => ({
     name: `unset ${unset}`,
