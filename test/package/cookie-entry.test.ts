@@ -1,5 +1,5 @@
 /**
- * The published `sessionkit/cookie` entry, as apps load it (npm test builds dist first):
+ * The published `sessionkit/cookie` entry, as apps load it (it needs the build: `npm run build`):
  * ESM import, CommonJS require, and its types, checked by `tsc --noEmit`.
  */
 import { randomBytes } from 'node:crypto';

@@ -134,8 +134,19 @@ export interface Step {
   before?(ctx: Ctx): void;
 }
 
+/**
+ * What a scenario is about, so runners pick scenarios by topic rather than by name. The
+ * HTTPS run takes 'cookie' (the cookie's attributes, and when a path applies) and 'rolling'.
+ */
+export type Tag =
+  | 'saving' | 'rolling' | 'touch' | 'expiry' | 'deprecated'
+  | 'cookie' | 'path' | 'secure' | 'proxy' | 'mounted'
+  | 'name' | 'secret' | 'cookie-parser' | 'setup-error'
+  | 'genid' | 'unset' | 'methods' | 'responses' | 'express' | 'loading' | 'store' | 'errors';
+
 export interface Scenario {
   name: string;
+  tags: Tag[];
   /** session() options besides `store` and `genid` (a counting genid unless given). */
   options?: (ctx: Ctx) => Record<string, unknown>;
   routes?: Record<string, Route>;

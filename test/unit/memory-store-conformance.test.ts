@@ -1,5 +1,5 @@
 import { MemoryStore } from '../../src/index.js';
-import { runConformance } from './conformance.js';
+import { runConformance } from '../stores/conformance.js';
 
 runConformance({
   name: 'MemoryStore',

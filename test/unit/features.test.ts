@@ -1,16 +1,13 @@
 /**
  * What sessionkit adds to express-session: Promises from every session method, Promise
- * genid, touchAfter; and its entry points (CommonJS factory, ESM default and named exports).
+ * genid, touchAfter. Its entry points, which need the build, are in test/package/.
  */
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import express from 'express';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import session, { Cookie, MemoryStore, Session, Store } from '../../src/index.js';
+import session, { MemoryStore, Session } from '../../src/index.js';
 import { TestStore } from './harness.js';
 
-const require = createRequire(import.meta.url);
 const minute = 60_000;
 
 function cookieOf(res: request.Response): string {
@@ -225,42 +222,5 @@ describe('touchAfter', () => {
     store.calls = [];
     for (let i = 0; i < 3; i++) await request(app).get('/view').set('Cookie', cookie);
     expect(store.calls.filter((c: any) => c[0] === 'touch')).toHaveLength(3);
-  });
-});
-
-describe('entry points', () => {
-  it("require('sessionkit') is the factory, with Store, MemoryStore, Cookie and Session attached", async () => {
-    const cjs = require('sessionkit');
-    expect(typeof cjs).toBe('function');
-    for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session']) expect(typeof cjs[name]).toBe('function');
-    // The names the ES module exports work from CommonJS too (and through bundler interop).
-    expect(cjs.session).toBe(cjs);
-    expect(cjs.default).toBe(cjs);
-    const store = new cjs.MemoryStore({ checkPeriod: 0 });
-    expect(store).toBeInstanceOf(cjs.Store);
-    const app = express();
-    app.use(cjs({ secret: 'cjs', resave: false, saveUninitialized: false, store }));
-    app.get('/', (req: any, res) => {
-      req.session.viaCjs = true;
-      res.json({ isSession: req.session instanceof cjs.Session, cookie: req.session.cookie instanceof cjs.Cookie });
-    });
-    const res = await request(app).get('/').expect(200, { isSession: true, cookie: true });
-    expect(cookieOf(res)).toMatch(/^connect\.sid=s%3A/);
-    expect(readFileSync(require.resolve('sessionkit').replace(/\.cjs$/, '.d.cts'), 'utf8')).toMatch(/export = session;/);
-  });
-
-  it("import 'sessionkit' has the factory as default and everything by name", async () => {
-    const esm: any = await import('sessionkit');
-    expect(typeof esm.default).toBe('function');
-    expect(esm.session).toBe(esm.default);
-    for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session']) {
-      expect(typeof esm[name]).toBe('function');
-      expect(esm.default[name]).toBe(esm[name]);
-    }
-    // The source entry has the same shape.
-    expect(session.Store).toBe(Store);
-    expect(session.MemoryStore).toBe(MemoryStore);
-    expect(session.Cookie).toBe(Cookie);
-    expect(session.Session).toBe(Session);
   });
 });

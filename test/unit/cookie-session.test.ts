@@ -4,7 +4,7 @@ import { parse as parseCookieHeader } from 'cookie';
 import express from 'express';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cookieSession, SessionTooLargeError, type CookieSessionOptions } from '../src/cookie-session/index.js';
+import { cookieSession, SessionTooLargeError, type CookieSessionOptions } from '../../src/cookie-session/index.js';
 
 const require = createRequire(import.meta.url);
 const express4 = require('express4');

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'docs.mjs');
+const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'docs.mjs');
 
 const OPTIONS = `export interface SessionOptions {
   /** Signs the cookie. Defaults to \`req.secret\` (cookie-parser). */

@@ -1,0 +1,55 @@
+/**
+ * The published `sessionkit` entry, as apps load it from the build (dist/): the CommonJS
+ * factory with its classes attached, and the ES module's default and named exports.
+ */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import express from 'express';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import session, { Cookie, MemoryStore, Session, Store } from '../../src/index.js';
+
+const require = createRequire(import.meta.url);
+
+function cookieOf(res: request.Response): string {
+  const header = res.headers['set-cookie'] as unknown as string[] | undefined;
+  expect(header, 'a session cookie is set').toBeTruthy();
+  return header![0]!.split(';')[0]!;
+}
+
+describe('entry points', () => {
+  it("require('sessionkit') is the factory, with Store, MemoryStore, Cookie and Session attached", async () => {
+    const cjs = require('sessionkit');
+    expect(typeof cjs).toBe('function');
+    for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session']) expect(typeof cjs[name]).toBe('function');
+    // The names the ES module exports work from CommonJS too (and through bundler interop).
+    expect(cjs.session).toBe(cjs);
+    expect(cjs.default).toBe(cjs);
+    const store = new cjs.MemoryStore({ checkPeriod: 0 });
+    expect(store).toBeInstanceOf(cjs.Store);
+    const app = express();
+    app.use(cjs({ secret: 'cjs', resave: false, saveUninitialized: false, store }));
+    app.get('/', (req: any, res) => {
+      req.session.viaCjs = true;
+      res.json({ isSession: req.session instanceof cjs.Session, cookie: req.session.cookie instanceof cjs.Cookie });
+    });
+    const res = await request(app).get('/').expect(200, { isSession: true, cookie: true });
+    expect(cookieOf(res)).toMatch(/^connect\.sid=s%3A/);
+    expect(readFileSync(require.resolve('sessionkit').replace(/\.cjs$/, '.d.cts'), 'utf8')).toMatch(/export = session;/);
+  });
+
+  it("import 'sessionkit' has the factory as default and everything by name", async () => {
+    const esm: any = await import('sessionkit');
+    expect(typeof esm.default).toBe('function');
+    expect(esm.session).toBe(esm.default);
+    for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session']) {
+      expect(typeof esm[name]).toBe('function');
+      expect(esm.default[name]).toBe(esm[name]);
+    }
+    // The source entry has the same shape.
+    expect(session.Store).toBe(Store);
+    expect(session.MemoryStore).toBe(MemoryStore);
+    expect(session.Cookie).toBe(Cookie);
+    expect(session.Session).toBe(Session);
+  });
+});
