@@ -1,0 +1,71 @@
+// `npm start` as a newcomer runs it: the demo's URL comes first, and an up-to-date dist/ is not rebuilt.
+import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { buildNeeded } from '../../examples/demo/build.js';
+import { freePort, root, startServer } from './helpers.js';
+
+const fixtures = mkdtempSync(join(tmpdir(), 'sessionkit-demo-build-'));
+afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
+
+/** A package like this one: exports pointing into dist/, and sources, all with the given times (s). */
+function fixture(name: string, times: { dist?: number; src: number }): string {
+  const dir = join(fixtures, name);
+  const write = (file: string, seconds: number | undefined) => {
+    if (seconds === undefined) return;
+    const path = join(dir, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '');
+    utimesSync(path, seconds, seconds);
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({
+    exports: {
+      '.': { import: { types: './dist/index.d.ts', default: './dist/index.js' }, require: './dist/index.cjs' },
+      './redis': { import: './dist/redis.js' },
+      './package.json': './package.json',
+    },
+  }));
+  for (const file of ['index.d.ts', 'index.js', 'index.cjs', 'redis.js']) write(`dist/${file}`, times.dist);
+  write('src/stores/redis.ts', times.src);
+  write('tsup.config.ts', times.src - 100);
+  utimesSync(join(dir, 'src/stores'), times.src - 100, times.src - 100);
+  utimesSync(join(dir, 'src'), times.src - 100, times.src - 100);
+  return dir;
+}
+
+describe('when npm start builds', () => {
+  test('dist/ missing: a build is needed, naming the missing file', () => {
+    expect(buildNeeded(fixture('missing', { src: 1_000_000 }))).toBe('dist/index.d.ts is missing');
+  });
+
+  test('dist/ older than a file under src/: a build is needed', () => {
+    expect(buildNeeded(fixture('stale', { dist: 1_000_000, src: 1_000_500 }))).toBe('dist/ is older than src');
+  });
+
+  test('dist/ newer than every source: no build', () => {
+    expect(buildNeeded(fixture('fresh', { dist: 1_000_500, src: 1_000_000 }))).toBeNull();
+  });
+});
+
+describe('npm start', { timeout: 90_000 }, () => {
+  test('prints the demo URL before anything of its own, and leaves an up-to-date dist/ alone', async () => {
+    // The suite's own build made dist/; were it out of date, npm start would rebuild it under
+    // the other test files' feet.
+    expect(buildNeeded(root), 'run `npm run build` first').toBeNull();
+    const built = statSync(join(root, 'dist/index.js')).mtimeMs;
+    const port = await freePort();
+    const server = await startServer({ SESSION_STORE: 'memory', PORT: String(port) }, ['npm', 'start']);
+    try {
+      expect(server.url).toBe(`http://localhost:${port}`);
+      // npm announces the script it runs ("> sessionkit@0.1.0 start", "> node ..."); the
+      // first line after that is the URL.
+      const lines = server.output().split('\n').filter((line) => line.trim() && !line.startsWith('> '));
+      expect(lines[0]).toBe(`sessionkit demo on http://localhost:${port} (sessions: MemoryStore (this process only))`);
+      expect(statSync(join(root, 'dist/index.js')).mtimeMs).toBe(built);
+    } finally {
+      await server.stop();
+    }
+  });
+});
