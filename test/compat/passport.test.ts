@@ -1,0 +1,166 @@
+/**
+ * passport 0.7 with passport-local, as apps use it: it calls `req.session.regenerate()` and
+ * `save()` itself at login and logout. The whole flow runs on `session()` with every
+ * sessionkit store, beside express-session on the same store, and on `cookieSession()`.
+ */
+import express from 'express';
+import { Passport } from 'passport';
+import { Strategy as LocalStrategy } from 'passport-local';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, cookieName, cookieOnly, factories, idOf, sessionOptions, storeKinds, type OpenedStore } from './sessions.js';
+
+interface User {
+  id: string;
+  username: string;
+  password: string;
+}
+
+const users: User[] = [
+  { id: 'u1', username: 'alice', password: 'wonderland' },
+  { id: 'u2', username: 'bob', password: 'builder' },
+];
+
+/** A login app as passport's guide writes it, on the session middleware given. */
+function passportApp(sessionMiddleware: express.RequestHandler) {
+  const passport = new Passport();
+  passport.use(new LocalStrategy((username, password, done) => {
+    const user = users.find((u) => u.username === username && u.password === password);
+    done(null, user ?? false);
+  }));
+  passport.serializeUser((user, done) => done(null, (user as User).id));
+  passport.deserializeUser((id: string, done) => done(null, users.find((u) => u.id === id) ?? false));
+
+  const app = express();
+  app.use(express.urlencoded({ extended: false }));
+  app.use(sessionMiddleware);
+  app.use(passport.initialize());
+  app.use(passport.session());
+  // Something kept in the session before login: the page to return to, as login pages do.
+  app.get('/login', (req, res) => {
+    (req.session as any).returnTo = '/account';
+    res.send('login form');
+  });
+  app.post('/login', passport.authenticate('local', { successRedirect: '/me', failureRedirect: '/login' }));
+  app.get('/me', (req, res) => {
+    res.json({
+      user: (req.user as User | undefined)?.username ?? null,
+      authenticated: req.isAuthenticated(),
+      returnTo: (req.session as any)?.returnTo ?? null,
+      id: req.sessionID,
+    });
+  });
+  app.post('/logout', (req, res, next) => {
+    req.logout((err) => (err ? next(err) : res.redirect('/login')));
+  });
+  app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(500).json({ error: err.message });
+  });
+  return app;
+}
+
+/** What a person sees at each step, and the cookies that carried it: the same on every session middleware. */
+async function loginFlow(app: express.Express) {
+  const browser = new Browser(app);
+  const steps: Record<string, unknown> = {};
+  const sessionIds: string[] = [];
+  /** What /me says, less the session ID, which is kept to compare. */
+  const me = async (jar?: Map<string, string>) => {
+    const { id, ...body } = (await browser.get('/me', jar)).body;
+    sessionIds.push(id);
+    return body;
+  };
+
+  const form = await browser.get('/login');
+  steps.form = { status: form.status, setsCookie: form.setsCookie };
+  const anonymous = browser.snapshot();
+  steps.anonymous = await me();
+
+  const wrong = await browser.post('/login', { username: 'alice', password: 'looking-glass' });
+  steps.wrong = { status: wrong.status, location: wrong.headers.location };
+  steps.afterWrong = await me();
+
+  const login = await browser.post('/login', { username: 'alice', password: 'wonderland' });
+  steps.login = { status: login.status, location: login.headers.location, setsCookie: login.setsCookie };
+  const loggedIn = browser.snapshot();
+  steps.cookieChangedAtLogin = loggedIn.get(cookieName) !== anonymous.get(cookieName);
+  const before = sessionIds.at(-1);
+  steps.me = await me();
+  steps.idChangedAtLogin = sessionIds.at(-1) !== before;
+  steps.meAgain = await me();
+  const during = sessionIds.at(-1);
+  // Session fixation: whoever planted or kept the cookie from before login is not logged in.
+  steps.preLoginCookie = await me(anonymous);
+
+  const logout = await browser.post('/logout');
+  steps.logout = { status: logout.status, location: logout.headers.location };
+  steps.afterLogout = await me();
+  steps.idChangedAtLogout = sessionIds.at(-1) !== during;
+  steps.keptLoggedInCookie = await me(loggedIn);
+
+  // And again, on the same browser: logging in after a logout works.
+  const again = await browser.post('/login', { username: 'bob', password: 'builder' });
+  steps.loginAgain = { status: again.status, location: again.headers.location };
+  steps.meAsBob = await me();
+  return { steps, ids: { anonymous: anonymous.get(cookieName), loggedIn: loggedIn.get(cookieName) } };
+}
+
+const nobody = { user: null, authenticated: false };
+
+/** What the flow must show on a server-side session, whichever middleware runs it. */
+const expected = {
+  form: { status: 200, setsCookie: true },
+  anonymous: { ...nobody, returnTo: '/account' },
+  wrong: { status: 302, location: '/login' },
+  afterWrong: { ...nobody, returnTo: '/account' },
+  login: { status: 302, location: '/me', setsCookie: true },
+  cookieChangedAtLogin: true,
+  idChangedAtLogin: true,
+  // passport 0.7 regenerates the session at login and keeps nothing of the old one.
+  me: { user: 'alice', authenticated: true, returnTo: null },
+  meAgain: { user: 'alice', authenticated: true, returnTo: null },
+  preLoginCookie: { ...nobody, returnTo: null },
+  logout: { status: 302, location: '/login' },
+  afterLogout: { ...nobody, returnTo: null },
+  idChangedAtLogout: true,
+  keptLoggedInCookie: { ...nobody, returnTo: null },
+  loginAgain: { status: 302, location: '/me' },
+  meAsBob: { user: 'bob', authenticated: true, returnTo: null },
+};
+
+describe.each(storeKinds)('passport login and logout on $name', (kind) => {
+  let opened: OpenedStore;
+  beforeAll(async () => {
+    opened = await kind.open('passport');
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+
+  it('runs the same on sessionkit as on express-session, and the cookie from before login never carries the login', async () => {
+    const results: Record<string, unknown> = {};
+    for (const factory of factories) {
+      const { steps, ids } = await loginFlow(passportApp(factory.session({ ...sessionOptions, store: opened.store })));
+      results[factory.name] = steps;
+      // The IDs before login and while logged in name no session in the store any more.
+      expect(await opened.store.get(idOf(ids.anonymous!)), `${factory.name}: pre-login session`).toBeFalsy();
+      expect(await opened.store.get(idOf(ids.loggedIn!)), `${factory.name}: logged-in session after logout`).toBeFalsy();
+    }
+    expect(results['express-session']).toEqual(expected);
+    expect(results.sessionkit).toEqual(results['express-session']);
+  });
+});
+
+describe('passport login and logout on cookieSession()', () => {
+  it('logs in and out, and the cookie from before login never carries the login', async () => {
+    const { steps } = await loginFlow(passportApp(cookieOnly()));
+    expect(steps).toEqual({
+      ...expected,
+      // The session lives in the cookie: nothing on the server can end the copy kept from
+      // before login, but it is the anonymous session it was, without the login.
+      preLoginCookie: { ...nobody, returnTo: '/account' },
+      // Likewise a copy of the logged-in cookie kept past logout still opens: the trade-off
+      // of cookie-only sessions (the browser's own cookie was replaced at logout).
+      keptLoggedInCookie: { user: 'alice', authenticated: true, returnTo: null },
+    });
+  });
+});
