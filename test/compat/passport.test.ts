@@ -20,8 +20,12 @@ const users: User[] = [
   { id: 'u2', username: 'bob', password: 'builder' },
 ];
 
-/** A login app as passport's guide writes it, on the session middleware given. */
-function passportApp(sessionMiddleware: express.RequestHandler) {
+/**
+ * A login app as passport's guide writes it, on the session middleware given. With
+ * `keepSessionInfo`, what the session held before login (the page to return to) is copied
+ * into the new session at login and logout, as apps upgrading to passport 0.6+ are told to do.
+ */
+function passportApp(sessionMiddleware: express.RequestHandler, { keepSessionInfo = false } = {}) {
   const passport = new Passport();
   passport.use(new LocalStrategy((username, password, done) => {
     const user = users.find((u) => u.username === username && u.password === password);
@@ -40,7 +44,7 @@ function passportApp(sessionMiddleware: express.RequestHandler) {
     (req.session as any).returnTo = '/account';
     res.send('login form');
   });
-  app.post('/login', passport.authenticate('local', { successRedirect: '/me', failureRedirect: '/login' }));
+  app.post('/login', passport.authenticate('local', { successRedirect: '/me', failureRedirect: '/login', keepSessionInfo }));
   app.get('/me', (req, res) => {
     res.json({
       user: (req.user as User | undefined)?.username ?? null,
@@ -50,7 +54,7 @@ function passportApp(sessionMiddleware: express.RequestHandler) {
     });
   });
   app.post('/logout', (req, res, next) => {
-    req.logout((err) => (err ? next(err) : res.redirect('/login')));
+    req.logout({ keepSessionInfo }, (err) => (err ? next(err) : res.redirect('/login')));
   });
   app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     res.status(500).json({ error: err.message });
@@ -81,6 +85,7 @@ async function loginFlow(app: express.Express) {
 
   const login = await browser.post('/login', { username: 'alice', password: 'wonderland' });
   steps.login = { status: login.status, location: login.headers.location, setsCookie: login.setsCookie };
+  steps.loginCookie = attributes(login.headers['set-cookie']);
   const loggedIn = browser.snapshot();
   steps.cookieChangedAtLogin = loggedIn.get(cookieName) !== anonymous.get(cookieName);
   const before = sessionIds.at(-1);
@@ -104,6 +109,12 @@ async function loginFlow(app: express.Express) {
   return { steps, ids: { anonymous: anonymous.get(cookieName), loggedIn: loggedIn.get(cookieName) } };
 }
 
+/** The session cookie's attributes, the expiry's date left out (it moves with the clock). */
+function attributes(setCookie: string | string[] | undefined): string[] {
+  const line = ([] as string[]).concat(setCookie ?? []).find((l) => l.startsWith(`${cookieName}=`));
+  return (line ?? '').split(';').slice(1).map((a) => a.trim().replace(/^(expires)=.*/i, '$1')).sort();
+}
+
 const nobody = { user: null, authenticated: false };
 
 /** What the flow must show on a server-side session, whichever middleware runs it. */
@@ -113,6 +124,7 @@ const expected = {
   wrong: { status: 302, location: '/login' },
   afterWrong: { ...nobody, returnTo: '/account' },
   login: { status: 302, location: '/me', setsCookie: true },
+  loginCookie: ['Expires', 'HttpOnly', 'Path=/'],
   cookieChangedAtLogin: true,
   idChangedAtLogin: true,
   // passport 0.7 regenerates the session at login and keeps nothing of the old one.
@@ -150,6 +162,38 @@ describe.each(storeKinds)('passport login and logout on $name', (kind) => {
   });
 });
 
+/** With `keepSessionInfo`, the login keeps the page to return to, in a session with a new ID all the same. */
+const keeping = {
+  ...expected,
+  me: { user: 'alice', authenticated: true, returnTo: '/account' },
+  meAgain: { user: 'alice', authenticated: true, returnTo: '/account' },
+  afterLogout: { ...nobody, returnTo: '/account' },
+  meAsBob: { user: 'bob', authenticated: true, returnTo: '/account' },
+};
+
+describe.each(storeKinds)('passport with keepSessionInfo on $name', (kind) => {
+  let opened: OpenedStore;
+  beforeAll(async () => {
+    opened = await kind.open('passport-keep');
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+
+  it('keeps the session\'s data through login and logout, with a new ID each time, as on express-session', async () => {
+    const results: Record<string, unknown> = {};
+    for (const factory of factories) {
+      const app = passportApp(factory.session({ ...sessionOptions, store: opened.store }), { keepSessionInfo: true });
+      const { steps, ids } = await loginFlow(app);
+      results[factory.name] = steps;
+      expect(await opened.store.get(idOf(ids.anonymous!)), `${factory.name}: pre-login session`).toBeFalsy();
+      expect(await opened.store.get(idOf(ids.loggedIn!)), `${factory.name}: logged-in session after logout`).toBeFalsy();
+    }
+    expect(results['express-session']).toEqual(keeping);
+    expect(results.sessionkit).toEqual(results['express-session']);
+  });
+});
+
 describe('passport login and logout on cookieSession()', () => {
   it('logs in and out, and the cookie from before login never carries the login', async () => {
     const { steps } = await loginFlow(passportApp(cookieOnly()));
@@ -161,6 +205,15 @@ describe('passport login and logout on cookieSession()', () => {
       // Likewise a copy of the logged-in cookie kept past logout still opens: the trade-off
       // of cookie-only sessions (the browser's own cookie was replaced at logout).
       keptLoggedInCookie: { user: 'alice', authenticated: true, returnTo: null },
+    });
+  });
+
+  it('with keepSessionInfo, keeps the session\'s data through login and logout, with a new ID each time', async () => {
+    const { steps } = await loginFlow(passportApp(cookieOnly(), { keepSessionInfo: true }));
+    expect(steps).toEqual({
+      ...keeping,
+      preLoginCookie: { ...nobody, returnTo: '/account' },
+      keptLoggedInCookie: { user: 'alice', authenticated: true, returnTo: '/account' },
     });
   });
 });
