@@ -25,7 +25,7 @@ const users: User[] = [
  * `keepSessionInfo`, what the session held before login (the page to return to) is copied
  * into the new session at login and logout, as apps upgrading to passport 0.6+ are told to do.
  */
-function passportApp(sessionMiddleware: express.RequestHandler, { keepSessionInfo = false } = {}) {
+function passportApp(sessionMiddleware: express.RequestHandler, { keepSessionInfo = false, gate = Promise.resolve(), reached = () => {} } = {}) {
   const passport = new Passport();
   passport.use(new LocalStrategy((username, password, done) => {
     const user = users.find((u) => u.username === username && u.password === password);
@@ -52,6 +52,13 @@ function passportApp(sessionMiddleware: express.RequestHandler, { keepSessionInf
       returnTo: (req.session as any)?.returnTo ?? null,
       id: req.sessionID,
     });
+  });
+  // A slow page that changes the session (a cart, say): it waits for `gate` once `reached`.
+  app.post('/cart', async (req, res) => {
+    reached();
+    await gate;
+    (req.session as any).cart = ['teapot'];
+    res.json({ user: (req.user as User | undefined)?.username ?? null });
   });
   app.post('/logout', (req, res, next) => {
     req.logout({ keepSessionInfo }, (err) => (err ? next(err) : res.redirect('/login')));
@@ -191,6 +198,48 @@ describe.each(storeKinds)('passport with keepSessionInfo on $name', (kind) => {
     }
     expect(results['express-session']).toEqual(keeping);
     expect(results.sessionkit).toEqual(results['express-session']);
+  });
+});
+
+describe.each(storeKinds)('passport logout while a slow request is running, on $name', (kind) => {
+  let opened: OpenedStore;
+  beforeAll(async () => {
+    opened = await kind.open('passport-slow');
+  });
+  afterAll(async () => {
+    await opened?.close();
+  });
+
+  /** Logs in, starts a slow request that changes the session, logs out, then lets it finish. */
+  async function logoutDuringSlowRequest(factory: (typeof factories)[number]) {
+    let release!: () => void;
+    let arrived!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    const app = passportApp(factory.session({ ...sessionOptions, store: opened.store }), { gate, reached: arrived });
+    const browser = new Browser(app);
+    await browser.get('/login');
+    await browser.post('/login', { username: 'alice', password: 'wonderland' });
+    const loggedIn = browser.snapshot();
+    const slow = browser.post('/cart', {}, loggedIn);
+    await reached;
+    await browser.post('/logout');
+    release();
+    const cart = await slow;
+    return { cart: cart.body, keptCookie: (await browser.get('/me', loggedIn)).body, stored: await opened.store.get(idOf(loggedIn.get(cookieName)!)) };
+  }
+
+  it('stays logged out on sessionkit; express-session writes the logged-in session back', async () => {
+    const ours = await logoutDuringSlowRequest(factories[1]);
+    expect(ours.cart).toEqual({ user: 'alice' });
+    expect(ours.keptCookie).toMatchObject({ user: null, authenticated: false });
+    expect(ours.stored).toBeFalsy();
+    // What sessionkit's README says express-session does: the request that ends after the
+    // logout saves the whole session it loaded, login included.
+    const theirs = await logoutDuringSlowRequest(factories[0]);
+    expect(theirs.cart).toEqual({ user: 'alice' });
+    expect(theirs.keptCookie).toMatchObject({ user: 'alice', authenticated: true });
+    expect(theirs.stored).toMatchObject({ passport: { user: 'u1' }, cart: ['teapot'] });
   });
 });
 
