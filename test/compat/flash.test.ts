@@ -29,9 +29,13 @@ function flashApp(sessionMiddleware: express.RequestHandler) {
 
 async function flashFlow(app: express.Express) {
   const browser = new Browser(app);
+  // A layout that reads every message on every page, for a visitor with no session yet:
+  // req.flash() writes an empty `flash` into the session, which saves it, as express-session does.
+  const visitor = await new Browser(app).get('/all');
   const saved = await browser.post('/items', { name: 'teapot' });
   const withMessages = browser.snapshot();
   return {
+    visitor: { status: visitor.status, body: visitor.body, setsCookie: visitor.setsCookie },
     saved: { status: saved.status, location: saved.headers.location, setsCookie: saved.setsCookie },
     shown: (await browser.get('/items')).body,
     // Shown once: the next page has none of them, and the other kind is still waiting.
@@ -47,6 +51,7 @@ async function flashFlow(app: express.Express) {
 }
 
 const expected = {
+  visitor: { status: 200, body: {}, setsCookie: true },
   saved: { status: 302, location: '/items', setsCookie: true },
   shown: { info: ['Saved teapot', 'Saved twice?'] },
   shownAgain: { info: [] },

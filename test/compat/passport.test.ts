@@ -3,11 +3,16 @@
  * `save()` itself at login and logout. The whole flow runs on `session()` with every
  * sessionkit store, beside express-session on the same store, and on `cookieSession()`.
  */
+import { createRequire } from 'node:module';
 import express from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, cookieName, cookieOnly, factories, idOf, sessionOptions, storeKinds, type OpenedStore } from './sessions.js';
+
+const require = createRequire(import.meta.url);
+/** Express 4, which most passport apps still run on. */
+const express4: typeof express = require('express4');
 
 interface User {
   id: string;
@@ -25,7 +30,10 @@ const users: User[] = [
  * `keepSessionInfo`, what the session held before login (the page to return to) is copied
  * into the new session at login and logout, as apps upgrading to passport 0.6+ are told to do.
  */
-function passportApp(sessionMiddleware: express.RequestHandler, { keepSessionInfo = false, gate = Promise.resolve(), reached = () => {} } = {}) {
+function passportApp(
+  sessionMiddleware: express.RequestHandler,
+  { keepSessionInfo = false, gate = Promise.resolve(), reached = () => {}, framework = express } = {},
+) {
   const passport = new Passport();
   passport.use(new LocalStrategy((username, password, done) => {
     const user = users.find((u) => u.username === username && u.password === password);
@@ -34,8 +42,8 @@ function passportApp(sessionMiddleware: express.RequestHandler, { keepSessionInf
   passport.serializeUser((user, done) => done(null, (user as User).id));
   passport.deserializeUser((id: string, done) => done(null, users.find((u) => u.id === id) ?? false));
 
-  const app = express();
-  app.use(express.urlencoded({ extended: false }));
+  const app = framework();
+  app.use(framework.urlencoded({ extended: false }));
   app.use(sessionMiddleware);
   app.use(passport.initialize());
   app.use(passport.session());
@@ -160,12 +168,17 @@ describe.each(storeKinds)('passport login and logout on $name', (kind) => {
     for (const factory of factories) {
       const { steps, ids } = await loginFlow(passportApp(factory.session({ ...sessionOptions, store: opened.store })));
       results[factory.name] = steps;
+      // The same on Express 4.
+      const on4 = await loginFlow(passportApp(factory.session({ ...sessionOptions, store: opened.store }), { framework: express4 }));
+      results[`${factory.name} on Express 4`] = on4.steps;
       // The IDs before login and while logged in name no session in the store any more.
       expect(await opened.store.get(idOf(ids.anonymous!)), `${factory.name}: pre-login session`).toBeFalsy();
       expect(await opened.store.get(idOf(ids.loggedIn!)), `${factory.name}: logged-in session after logout`).toBeFalsy();
     }
     expect(results['express-session']).toEqual(expected);
+    expect(results['express-session on Express 4']).toEqual(expected);
     expect(results.sessionkit).toEqual(results['express-session']);
+    expect(results['sessionkit on Express 4']).toEqual(results['express-session']);
   });
 });
 
@@ -246,6 +259,7 @@ describe.each(storeKinds)('passport logout while a slow request is running, on $
 describe('passport login and logout on cookieSession()', () => {
   it('logs in and out, and the cookie from before login never carries the login', async () => {
     const { steps } = await loginFlow(passportApp(cookieOnly()));
+    expect((await loginFlow(passportApp(cookieOnly(), { framework: express4 }))).steps, 'on Express 4').toEqual(steps);
     expect(steps).toEqual({
       ...expected,
       // The session lives in the cookie: nothing on the server can end the copy kept from
