@@ -1,5 +1,6 @@
 // `npm start` as a newcomer runs it: the demo's URL comes first, and an up-to-date dist/ is not rebuilt.
-import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -9,8 +10,11 @@ import { freePort, root, startServer } from './helpers.js';
 const fixtures = mkdtempSync(join(tmpdir(), 'sessionkit-demo-build-'));
 afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
 
-/** A package like this one: exports pointing into dist/, and sources, all with the given times (s). */
-function fixture(name: string, times: { dist?: number; src: number }): string {
+/**
+ * A package like this one: exports pointing into dist/, and sources, all with the given
+ * times (s); `build` is its build script.
+ */
+function fixture(name: string, times: { dist?: number; src: number }, build = 'node -e ""'): string {
   const dir = join(fixtures, name);
   const write = (file: string, seconds: number | undefined) => {
     if (seconds === undefined) return;
@@ -21,6 +25,7 @@ function fixture(name: string, times: { dist?: number; src: number }): string {
   };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({
+    scripts: { build },
     exports: {
       '.': { import: { types: './dist/index.d.ts', default: './dist/index.js' }, require: './dist/index.cjs' },
       './redis': { import: './dist/redis.js' },
@@ -46,6 +51,43 @@ describe('when npm start builds', () => {
 
   test('dist/ newer than every source: no build', () => {
     expect(buildNeeded(fixture('fresh', { dist: 1_000_500, src: 1_000_000 }))).toBeNull();
+  });
+});
+
+/** Runs buildIfNeeded on the package in `dir` in a process of its own (a failed build ends the process). */
+function buildIn(dir: string) {
+  const script = `import { buildIfNeeded } from ${JSON.stringify(join(root, 'examples/demo/build.js'))};
+console.log('built:', buildIfNeeded(${JSON.stringify(dir)}));`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('the build before the demo starts', { timeout: 60_000 }, () => {
+  // What a build script that makes every file the exports name would do.
+  const makeDist = `node -e "const fs=require('fs');fs.mkdirSync('dist',{recursive:true});for(const f of ['index.d.ts','index.js','index.cjs','redis.js'])fs.writeFileSync('dist/'+f,'')"`;
+
+  test('builds a missing dist/ and prints nothing', () => {
+    const dir = fixture('build-quiet', { src: 1_000_000 }, makeDist);
+    expect(buildIn(dir)).toEqual({ status: 0, stdout: 'built: true\n', stderr: '' });
+    expect(existsSync(join(dir, 'dist/redis.js'))).toBe(true);
+    expect(buildNeeded(dir)).toBeNull();
+    expect(buildIn(dir)).toEqual({ status: 0, stdout: 'built: false\n', stderr: '' });
+  });
+
+  test('a build that warns: the warning is shown, and the build counts as done', () => {
+    const dir = fixture('build-warns', { src: 1_000_000 }, `${makeDist} && node -e "console.warn('warning: odd')"`);
+    const run = buildIn(dir);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('built: true\n');
+    expect(run.stderr).toBe('warning: odd\n');
+  });
+
+  test('a build that fails: its output and why it ran are shown, and the process exits', () => {
+    const dir = fixture('build-fails', { src: 1_000_000 }, `node -e "console.error('src/index.ts(1,1): error TS2322'); process.exit(2)"`);
+    const run = buildIn(dir);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe('Building sessionkit failed (dist/index.d.ts is missing):\nsrc/index.ts(1,1): error TS2322\n');
   });
 });
 
