@@ -1,6 +1,7 @@
 // `npm start` as a newcomer runs it: the demo's URL comes first, and an up-to-date dist/ is not rebuilt.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -88,6 +89,29 @@ describe('the build before the demo starts', { timeout: 60_000 }, () => {
     expect(run.status).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe('Building sessionkit failed (dist/index.d.ts is missing):\nsrc/index.ts(1,1): error TS2322\n');
+  });
+});
+
+describe('the package build', { timeout: 180_000 }, () => {
+  test('a clean build prints nothing, and require() of the CommonJS entry is the factory itself', () => {
+    // Built beside dist/, not into it (other test files import it meanwhile), and inside the
+    // project so that its dependencies resolve.
+    const out = mkdtempSync(join(root, 'node_modules', '.sessionkit-build-test-'));
+    try {
+      const build = spawnSync(process.execPath, [join(root, 'node_modules/tsup/dist/cli-default.js'), '--out-dir', out], {
+        cwd: root, encoding: 'utf8',
+      });
+      expect(build.stderr).toBe('');
+      expect(build.stdout).toBe('');
+      expect(build.status).toBe(0);
+      const session = createRequire(import.meta.url)(join(out, 'index.cjs'));
+      expect(typeof session).toBe('function');
+      expect(typeof session.MemoryStore).toBe('function');
+      expect(session.default).toBe(session);
+      expect(typeof session({ secret: 'x', resave: false, saveUninitialized: false })).toBe('function');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
 
