@@ -121,6 +121,12 @@ async function loginFlow(app: express.Express) {
   const again = await browser.post('/login', { username: 'bob', password: 'builder' });
   steps.loginAgain = { status: again.status, location: again.headers.location };
   steps.meAsBob = await me();
+
+  // A client that posts the login form with no cookie at all.
+  const direct = new Browser(app);
+  const first = await direct.post('/login', { username: 'alice', password: 'wonderland' });
+  const { id: _id, ...directMe } = (await direct.get('/me')).body;
+  steps.direct = { status: first.status, location: first.headers.location, me: directMe };
   return { steps, ids: { anonymous: anonymous.get(cookieName), loggedIn: loggedIn.get(cookieName) } };
 }
 
@@ -152,6 +158,7 @@ const expected = {
   keptLoggedInCookie: { ...nobody, returnTo: null },
   loginAgain: { status: 302, location: '/me' },
   meAsBob: { user: 'bob', authenticated: true, returnTo: null },
+  direct: { status: 302, location: '/me', me: { user: 'alice', authenticated: true, returnTo: null } },
 };
 
 describe.each(storeKinds)('passport login and logout on $name', (kind) => {
