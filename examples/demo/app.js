@@ -107,8 +107,9 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     render(req, res, 'Dashboard', html`<section>
   <h1>Welcome back, ${s.username}</h1>
   <p id="how">${sealed
-    ? html`Your browser sent the whole session, sealed in a cookie: encrypted, so nobody can read
-  it, and authenticated, so nobody can change it. The server keeps no copy; it opened the seal,
+    ? html`Your browser sent the whole session, sealed in a cookie: encrypted, so that only the
+  server (which holds the secret) can read it, and authenticated, so that nobody can change it.
+  The server keeps no copy; it opened the seal,
   and the session says <code>username: ${JSON.stringify(s.username)}</code>.`
     : html`Your browser sent only a signed session ID, in a cookie; the server found that session in
   its store, and it says <code>username: ${JSON.stringify(s.username)}</code>.`}</p>
@@ -133,7 +134,7 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
   <h1>Visit counter</h1>
   <p class="big" id="visits">${message}</p>
   <p>${sealed
-    ? 'Reload the page: the count lives in your session, sealed in your browser\'s cookie, where nobody can read or change it.'
+    ? 'Reload the page: the count lives in your session, sealed in your browser\'s cookie, where only the server can read it and nobody can change it.'
     : 'Reload the page: the count lives in your session, on the server, not in the browser.'}</p>
   <p class="muted">Logging in or out starts a new session, so the count starts again.</p>
 </section>`);

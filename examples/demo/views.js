@@ -107,8 +107,8 @@ export function intro({ sealed = false } = {}) {
   ${sealed
     ? html`<p>HTTP is stateless: each request stands alone. A session keeps what the server needs to
   remember about you (who you are, how many times you visited a page). Here the whole session
-  travels in your browser's cookie, sealed: encrypted, so nobody can read it, and authenticated,
-  so nobody can change it. The server keeps nothing.</p>
+  travels in your browser's cookie, sealed: encrypted, so that only the server can read it, and
+  authenticated, so that nobody can change it. The server keeps nothing.</p>
   <p class="muted">Restart the server: you stay logged in, because the session is in your browser.</p>`
     : html`<p>HTTP is stateless: each request stands alone. A session keeps what the server needs to
   remember about you (who you are, how many times you visited a page) in a store on the server,
