@@ -8,7 +8,7 @@
 import express from 'express';
 import { csrfSync } from 'csrf-sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, cookieOnly, factories, sessionOptions, storeKinds, type OpenedStore } from './sessions.js';
+import { Browser, cookieOnly, factories, otherStoreKinds, sessionOptions, storeKinds, type OpenedStore } from './sessions.js';
 
 function csrfApp(sessionMiddleware: express.RequestHandler) {
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
@@ -80,7 +80,7 @@ const expected = {
   afterLogin: { status: 200, body: { done: '10' } },
 };
 
-describe.each(storeKinds)('csrf-sync on $name', (kind) => {
+describe.each([...storeKinds, ...otherStoreKinds])('csrf-sync on $name', (kind) => {
   let opened: OpenedStore;
   beforeAll(async () => {
     opened = await kind.open('csrf');

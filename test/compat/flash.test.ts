@@ -7,7 +7,7 @@
 import express from 'express';
 import flash from 'connect-flash';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, cookieOnly, factories, sessionOptions, storeKinds, type OpenedStore } from './sessions.js';
+import { Browser, cookieOnly, factories, otherStoreKinds, sessionOptions, storeKinds, type OpenedStore } from './sessions.js';
 
 function flashApp(sessionMiddleware: express.RequestHandler) {
   const app = express();
@@ -64,7 +64,7 @@ const expected = {
   allAgain: {},
 };
 
-describe.each(storeKinds)('connect-flash on $name', (kind) => {
+describe.each([...storeKinds, ...otherStoreKinds])('connect-flash on $name', (kind) => {
   let opened: OpenedStore;
   beforeAll(async () => {
     opened = await kind.open('flash');

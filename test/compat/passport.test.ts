@@ -8,7 +8,9 @@ import express from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, cookieName, cookieOnly, factories, idOf, sessionOptions, storeKinds, type OpenedStore } from './sessions.js';
+import {
+  Browser, cookieName, cookieOnly, factories, idOf, otherStoreKinds, sessionOptions, storeKinds, stored, type OpenedStore,
+} from './sessions.js';
 
 const require = createRequire(import.meta.url);
 /** Express 4, which most passport apps still run on. */
@@ -127,7 +129,10 @@ async function loginFlow(app: express.Express) {
   const first = await direct.post('/login', { username: 'alice', password: 'wonderland' });
   const { id: _id, ...directMe } = (await direct.get('/me')).body;
   steps.direct = { status: first.status, location: first.headers.location, me: directMe };
-  return { steps, ids: { anonymous: anonymous.get(cookieName), loggedIn: loggedIn.get(cookieName) } };
+  return {
+    steps,
+    ids: { anonymous: anonymous.get(cookieName), loggedIn: loggedIn.get(cookieName), last: browser.cookies.get(cookieName) },
+  };
 }
 
 /** The session cookie's attributes, the expiry's date left out (it moves with the clock). */
@@ -161,7 +166,7 @@ const expected = {
   direct: { status: 302, location: '/me', me: { user: 'alice', authenticated: true, returnTo: null } },
 };
 
-describe.each(storeKinds)('passport login and logout on $name', (kind) => {
+describe.each([...storeKinds, ...otherStoreKinds])('passport login and logout on $name', (kind) => {
   let opened: OpenedStore;
   beforeAll(async () => {
     opened = await kind.open('passport');
@@ -179,8 +184,9 @@ describe.each(storeKinds)('passport login and logout on $name', (kind) => {
       const on4 = await loginFlow(passportApp(factory.session({ ...sessionOptions, store: opened.store }), { framework: express4 }));
       results[`${factory.name} on Express 4`] = on4.steps;
       // The IDs before login and while logged in name no session in the store any more.
-      expect(await opened.store.get(idOf(ids.anonymous!)), `${factory.name}: pre-login session`).toBeFalsy();
-      expect(await opened.store.get(idOf(ids.loggedIn!)), `${factory.name}: logged-in session after logout`).toBeFalsy();
+      expect(await stored(opened.store, idOf(ids.anonymous!)), `${factory.name}: pre-login session`).toBeFalsy();
+      expect(await stored(opened.store, idOf(ids.loggedIn!)), `${factory.name}: logged-in session after logout`).toBeFalsy();
+      expect(await stored(opened.store, idOf(ids.last!)), `${factory.name}: bob's session`).toMatchObject({ passport: { user: 'u2' } });
     }
     expect(results['express-session']).toEqual(expected);
     expect(results['express-session on Express 4']).toEqual(expected);
@@ -213,8 +219,9 @@ describe.each(storeKinds)('passport with keepSessionInfo on $name', (kind) => {
       const app = passportApp(factory.session({ ...sessionOptions, store: opened.store }), { keepSessionInfo: true });
       const { steps, ids } = await loginFlow(app);
       results[factory.name] = steps;
-      expect(await opened.store.get(idOf(ids.anonymous!)), `${factory.name}: pre-login session`).toBeFalsy();
-      expect(await opened.store.get(idOf(ids.loggedIn!)), `${factory.name}: logged-in session after logout`).toBeFalsy();
+      expect(await stored(opened.store, idOf(ids.anonymous!)), `${factory.name}: pre-login session`).toBeFalsy();
+      expect(await stored(opened.store, idOf(ids.loggedIn!)), `${factory.name}: logged-in session after logout`).toBeFalsy();
+      expect(await stored(opened.store, idOf(ids.last!)), `${factory.name}: bob's session`).toMatchObject({ passport: { user: 'u2' } });
     }
     expect(results['express-session']).toEqual(keeping);
     expect(results.sessionkit).toEqual(results['express-session']);
@@ -246,7 +253,7 @@ describe.each(storeKinds)('passport logout while a slow request is running, on $
     await browser.post('/logout');
     release();
     const cart = await slow;
-    return { cart: cart.body, keptCookie: (await browser.get('/me', loggedIn)).body, stored: await opened.store.get(idOf(loggedIn.get(cookieName)!)) };
+    return { cart: cart.body, keptCookie: (await browser.get('/me', loggedIn)).body, stored: await stored(opened.store, idOf(loggedIn.get(cookieName)!)) };
   }
 
   it('stays logged out on sessionkit; express-session writes the logged-in session back', async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import request from 'supertest';
+import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import session, { MemoryStore } from '../../src/index.js';
 import { cookieSession } from '../../src/cookie-session.js';
 import { SQLiteStore } from '../../src/stores/sqlite.js';
@@ -127,6 +128,36 @@ export const storeKinds: StoreKind[] = [
   },
 ];
 
+/**
+ * Stores written for express-session, which sessionkit uses through their plain get/set/
+ * destroy/touch (without the conditional writes of its own stores).
+ */
+export const otherStoreKinds: StoreKind[] = [
+  {
+    name: 'memorystore (an express-session store)',
+    async open() {
+      const MemoryStoreModule = require('memorystore')(expressSession);
+      const store = new MemoryStoreModule({ checkPeriod: 600_000 });
+      return { store, close: async () => store.stopInterval() };
+    },
+  },
+  {
+    name: 'connect-redis (an express-session store)',
+    async open(tag) {
+      const client = await nodeRedis();
+      const prefix = uniquePrefix(`compat-${tag}-connect-redis`);
+      const store = new ConnectRedisStore({ client, prefix });
+      return {
+        store,
+        close: async () => {
+          await deleteByPrefix(client, prefix);
+          await client.quit();
+        },
+      };
+    },
+  },
+];
+
 /** The two session middlewares a store is used with: the same flow runs on both and must agree. */
 export const factories = [
   { name: 'express-session', session: expressSession },
@@ -136,6 +167,13 @@ export const factories = [
 /** sessionkit's cookie-only sessions, with the same settings where they mean something there. */
 export function cookieOnly() {
   return cookieSession({ secret, name: cookieName, cookie: { maxAge: 600_000 } });
+}
+
+/** What `store` holds for the session `id`, through the callback every express-session store takes. */
+export function stored(store: any, id: string): Promise<any> {
+  return new Promise((resolve, reject) => {
+    store.get(id, (err: unknown, data: unknown) => (err ? reject(err) : resolve(data)));
+  });
 }
 
 /** The session ID in a signed session cookie's value (`s:<id>.<signature>`). */
