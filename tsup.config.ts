@@ -1,4 +1,4 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 /**
  * Public modules: `sessionkit` and its subpaths (`sessionkit/<name>`), each built to
@@ -12,8 +12,28 @@ export const subpaths: Record<string, string> = {
   cookie: 'src/cookie-session/index.ts',
 };
 
+/**
+ * `silent` drops tsup's per-file size report (and, with it, the bundler's warnings), so a clean
+ * build prints nothing; errors are still printed. This plugin prints the warnings again, so
+ * that silence still means a clean build.
+ */
+const showWarnings: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'show-warnings',
+  setup(build) {
+    build.onEnd(({ warnings }) => {
+      for (const { text, location } of warnings) {
+        const where = location ? `${location.file}:${location.line}:${location.column + 1}: ` : '';
+        console.warn(`${where}warning: ${text}`);
+      }
+    });
+  },
+};
+
+const quiet: Options = { silent: true, esbuildPlugins: [showWarnings] };
+
 export default defineConfig([
   {
+    ...quiet,
     entry: { index: 'src/index.ts', ...subpaths },
     format: ['esm'],
     dts: true,
@@ -21,9 +41,12 @@ export default defineConfig([
     splitting: true,
   },
   {
-    // CommonJS: the root entry is src/cjs.ts, whose module.exports is the factory itself.
+    ...quiet,
+    // CommonJS: the root entry is src/cjs.ts, whose only export is the factory; cjsInterop
+    // makes that export module.exports itself, as require('express-session') is.
     entry: { index: 'src/cjs.ts', ...subpaths },
     format: ['cjs'],
+    cjsInterop: true,
     dts: false,
     target: 'node20',
     splitting: true,

@@ -1,4 +1,3 @@
-import './fronts/express-request.js';
 import { Cookie } from './core/cookie.js';
 import { MemoryStore } from './stores/memory.js';
 import { session as createMiddleware, type SessionMiddleware } from './fronts/express.js';
@@ -17,6 +16,8 @@ export type { Callback } from './core/callback.js';
 export * from './errors.js';
 export { Cookie, MemoryStore, Session, Store };
 export type { SessionMiddleware };
+// Exported so that the declarations carry the `req.session` typing of Express's Request.
+export type { SessionRequestProperties } from './fronts/express-request.js';
 
 
 interface SessionFactory {

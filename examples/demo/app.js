@@ -31,6 +31,8 @@ const lastSeenEvery = 60 * 1000;
 export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore', secret } = {}) {
   if (!secret) throw new Error('createApp needs a secret');
   store ??= sessionMiddleware ? undefined : new MemoryStore({ userId });
+  // Cookie-only sessions live sealed in the browser: the pages must not speak of a store.
+  const sealed = Boolean(sessionMiddleware);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -53,7 +55,7 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
   app.use(checkCsrf);
 
   const render = (req, res, title, body, status = 200) => {
-    res.status(status).type('html').send(page({ title, path: req.path, storeLabel }, body));
+    res.status(status).type('html').send(page({ title, path: req.path, storeLabel, user: req.session?.username }, body));
   };
 
   app.get('/', (req, res) => {
@@ -62,10 +64,10 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
       render(req, res, 'Home', html`<section>
   <h1>Hello, ${user}</h1>
   <p>You are logged in. Go to your <a href="/dashboard">dashboard</a>.</p>
-</section>${intro()}`);
+</section>${intro({ sealed })}`);
       return;
     }
-    render(req, res, 'Log in', html`${loginForm({ csrf: csrfToken(req) })}${intro()}`);
+    render(req, res, 'Log in', html`${loginForm({ csrf: csrfToken(req) })}${intro({ sealed })}`);
   });
 
   app.post('/login', async (req, res) => {
@@ -104,13 +106,18 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     }
     render(req, res, 'Dashboard', html`<section>
   <h1>Welcome back, ${s.username}</h1>
-  <p>Your browser sent only a signed session ID, in a cookie; the server found that session in
-  its store, and it says <code>username: ${JSON.stringify(s.username)}</code>.</p>
+  <p id="how">${sealed
+    ? html`Your browser sent the whole session, sealed in a cookie: encrypted, so that only the
+  server (which holds the secret) can read it, and authenticated, so that nobody can change it.
+  The server keeps no copy; it opened the seal,
+  and the session says <code>username: ${JSON.stringify(s.username)}</code>.`
+    : html`Your browser sent only a signed session ID, in a cookie; the server found that session in
+  its store, and it says <code>username: ${JSON.stringify(s.username)}</code>.`}</p>
   <dl>
     <dt>Logged in</dt><dd>${when(s.startedAt)}</dd>
     <dt>Browser</dt><dd>${s.browser}</dd>
     <dt>Session expires</dt><dd>${expiresIn(s.cookie?.expires)} unless used again</dd>
-    <dt>Pages visited</dt><dd>${s.views ?? 0} (<a href="/visit">visit counter</a>)</dd>
+    <dt>Visit counter</dt><dd id="visit-count">${visitCount(s.views)}</dd>
   </dl>
   <p><a href="/sessions">See your sessions on other devices</a></p>
   ${logoutButton(csrfToken(req))}
@@ -126,7 +133,9 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
     render(req, res, 'Visit counter', html`<section>
   <h1>Visit counter</h1>
   <p class="big" id="visits">${message}</p>
-  <p>Reload the page: the count lives in your session, on the server, not in the browser.</p>
+  <p>${sealed
+    ? 'Reload the page: the count lives in your session, sealed in your browser\'s cookie, where only the server can read it and nobody can change it.'
+    : 'Reload the page: the count lives in your session, on the server, not in the browser.'}</p>
   <p class="muted">Logging in or out starts a new session, so the count starts again.</p>
 </section>`);
   });
@@ -182,10 +191,23 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
   app.post('/logout', async (req, res) => {
     await req.session.destroy();
     // The browser can forget the cookie too; the session it named is gone either way.
-    if (!sessionMiddleware) res.clearCookie(cookieName, { path: '/' });
+    if (!sealed) res.clearCookie(cookieName, { path: '/' });
+    // A redirect, so that reloading the page that follows doesn't send the form again (with
+    // the token of a session that is gone).
+    res.redirect(303, '/logged-out');
+  });
+
+  app.get('/logged-out', (req, res) => {
+    if (req.session.username) {
+      res.redirect(303, '/dashboard');
+      return;
+    }
     render(req, res, 'Logged out', html`<section>
   <h1>Logged out</h1>
-  <p>Your session is destroyed on the server. <a href="/">Home</a></p>
+  <p id="how">${sealed
+    ? 'Your browser has dropped its session cookie. With cookie-only sessions the server keeps nothing it could destroy: a copy of that cookie would still open the session until it expires.'
+    : 'Your session is destroyed on the server: its cookie is worthless now.'}
+  <a href="/">Home</a></p>
 </section>`);
   });
 
@@ -201,7 +223,7 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
       return;
     }
     const title = status === 500 ? 'Something went wrong' : 'Bad request';
-    res.status(status).type('html').send(page({ title, path: req.path, storeLabel }, html`<section>
+    res.status(status).type('html').send(page({ title, path: req.path, storeLabel, user: req.session?.username }, html`<section>
   <h1>${title}</h1>
   <p>${status === 500 ? 'The server could not handle this request. Try again in a moment.' : 'The server could not read this request.'}
   <a href="/">Home</a></p>
@@ -209,6 +231,14 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
   });
 
   return app;
+}
+
+/** What the dashboard says of the visit counter: the number /visit shows, in the same words. */
+function visitCount(views) {
+  const times = Number.isSafeInteger(views) && views > 0 ? views : 0;
+  const counter = html`<a href="/visit">the visit counter</a>`;
+  if (times === 0) return html`You have not opened ${counter} since you logged in`;
+  return html`You opened ${counter} ${times === 1 ? 'once' : `${times} times`} since you logged in`;
 }
 
 function sessionItem({ id, data }, currentId) {
@@ -255,7 +285,9 @@ function checkCsrf(req, res, next) {
     next();
     return;
   }
-  res.status(403).type('html').send(page({ title: 'Forbidden', path: req.path, storeLabel: req.app.locals.storeLabel }, html`<section>
+  res.status(403).type('html').send(page({
+    title: 'Forbidden', path: req.path, storeLabel: req.app.locals.storeLabel, user: req.session?.username,
+  }, html`<section>
   <h1>Invalid or missing CSRF token</h1>
   <p>This form was not sent from a page of this session (or the session has ended).
   <a href="/">Go back home</a> and try again.</p>

@@ -7,11 +7,15 @@ const style = `
   * { box-sizing: border-box; }
   body { margin: 0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: var(--bg); }
   header, main, footer { max-width: 44rem; margin: 0 auto; padding: 0 1.25rem; }
-  header { display: flex; align-items: baseline; gap: 1.5rem; flex-wrap: wrap; padding-top: 1.25rem; }
+  header { display: flex; align-items: baseline; gap: .4rem 1.5rem; flex-wrap: wrap; padding-top: 1.25rem; }
   header strong { font-size: 1.15rem; }
   header strong a { color: inherit; }
   nav { display: flex; gap: 1rem; flex-wrap: wrap; }
   nav a[aria-current] { font-weight: 600; text-decoration: underline; }
+  /* Who is logged in, beside the title; the navigation gets a row of its own. */
+  #who { order: 2; margin-left: auto; color: var(--muted); font-size: .92rem; }
+  #who strong { font-size: inherit; color: var(--accent); }
+  header nav { order: 3; flex-basis: 100%; }
   a { color: var(--accent); text-decoration: none; }
   a:hover { text-decoration: underline; }
   main > section { background: var(--card); border: 1px solid var(--line); border-radius: 12px; padding: 1.25rem 1.5rem; margin: 1.25rem 0; }
@@ -45,8 +49,11 @@ const links = [
   ['/sessions', 'Your sessions'],
 ];
 
-/** The page around every view: title, navigation, and a footer naming the store in use. */
-export function page({ title, path, storeLabel }, body) {
+/**
+ * The page around every view: title, navigation, who is logged in (`user`, the session's
+ * username), and a footer naming where sessions are kept.
+ */
+export function page({ title, path, storeLabel, user }, body) {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -59,11 +66,12 @@ export function page({ title, path, storeLabel }, body) {
 <header>
   <strong><a href="/">sessionkit demo</a></strong>
   <nav>${links.map(([href, text]) => html`<a href="${href}"${href === path ? html` aria-current="page"` : ''}>${text}</a>`)}</nav>
+  <span id="who">${typeof user === 'string' && user ? html`Logged in as <strong>${user}</strong>` : 'Not logged in'}</span>
 </header>
 <main>
 ${body}
 </main>
-<footer class="muted">Session store: <span id="store">${storeLabel}</span></footer>
+<footer class="muted">Sessions: <span id="store">${storeLabel}</span></footer>
 </body>
 </html>
 `.toString();
@@ -92,13 +100,20 @@ export function loginForm({ csrf, error, username }) {
 </section>`;
 }
 
-export function intro() {
+/** What sessions are for, and where this demo keeps them: `sealed` for cookie-only sessions. */
+export function intro({ sealed = false } = {}) {
   return html`<section>
   <h2>What this shows</h2>
-  <p>HTTP is stateless: each request stands alone. A session keeps what the server needs to
+  ${sealed
+    ? html`<p>HTTP is stateless: each request stands alone. A session keeps what the server needs to
+  remember about you (who you are, how many times you visited a page). Here the whole session
+  travels in your browser's cookie, sealed: encrypted, so that only the server can read it, and
+  authenticated, so that nobody can change it. The server keeps nothing.</p>
+  <p class="muted">Restart the server: you stay logged in, because the session is in your browser.</p>`
+    : html`<p>HTTP is stateless: each request stands alone. A session keeps what the server needs to
   remember about you (who you are, how many times you visited a page) in a store on the server,
   and gives your browser only a signed cookie with the session's ID.</p>
-  <p class="muted">Restart the server: with a persistent store you stay logged in.</p>
+  <p class="muted">Restart the server: with a persistent store you stay logged in.</p>`}
 </section>`;
 }
 

@@ -3,12 +3,13 @@ import type { CookieOptions } from '../core/cookie.js';
 import { sessionCookieOptions, type Next, type SessionRequest } from '../core/request.js';
 import { Session, type SessionData } from '../core/session.js';
 import { drive, expressResponse, type SessionMiddleware } from '../fronts/express.js';
-import '../fronts/express-request.js';
 import { resolveOptions, type CookieSessionOptions } from './options.js';
 import { SealedLifecycle } from './request.js';
 
 export type { CookieOptions, CookieSessionOptions, SessionData, SessionMiddleware };
 export { Session };
+// Exported so that the declarations carry the `req.session` typing of Express's Request.
+export type { SessionRequestProperties } from '../fronts/express-request.js';
 export { HeadersSentError, SessionNotFoundError, SessionTooLargeError } from '../errors.js';
 export { SealKeys, seal, unseal } from './seal.js';
 

@@ -17,4 +17,8 @@ declare global {
   }
 }
 
-export {};
+/** What the session middlewares add to a request, as Express's `Request` gets it. */
+export interface SessionRequestProperties {
+  session: Session & Partial<SessionData>;
+  sessionID: string;
+}

@@ -50,7 +50,8 @@ async function device(userAgent = userAgents.chrome): Promise<Page> {
   return context.newPage();
 }
 
-const text = async (page: Page, selector: string) => (await page.textContent(selector))?.trim();
+/** An element's text as a reader sees it: line breaks in the markup are spaces. */
+const text = async (page: Page, selector: string) => (await page.textContent(selector))?.replace(/\s+/g, ' ').trim();
 
 /** The session ID in a signed cookie value (`s:<id>.<signature>`). */
 function idOf(cookie: string): string {
@@ -196,14 +197,67 @@ describe('demo app in Chromium', { timeout: 90_000 }, () => {
 
     await Promise.all([page.waitForNavigation(), page.click('form[action="/logout"] button')]);
     expect(await text(page, 'h1')).toBe('Logged out');
+    expect(await text(page, '#how')).toContain('Your session is destroyed on the server: its cookie is worthless now.');
     expect(await page.getAttribute('main a', 'href')).toBe('/');
+    expect(await text(page, '#who')).toBe('Not logged in');
     expect(await sessionCookie(page)).toBeUndefined();
     expect(await opened.store!.listUserSessions('bob')).toHaveLength(0);
+
+    // The POST answered with a redirect: what the browser shows came from a GET, so reloading
+    // it sends no form again (with the token of a session that is gone).
+    expect(new URL(page.url()).pathname).toBe('/logged-out');
+    const reloaded = await page.reload();
+    expect(reloaded!.request().method()).toBe('GET');
+    expect(reloaded!.status()).toBe(200);
+    expect(await text(page, 'h1')).toBe('Logged out');
+    expect(await page.textContent('body')).not.toContain('CSRF');
 
     // Even a browser that kept the old cookie is logged out.
     await page.context().addCookies(cookies);
     await page.goto(`${base}/dashboard`);
     expect(await text(page, 'h1')).toBe('Please log in');
+  });
+
+  test('the header says who is logged in, on every page of each browser', async () => {
+    const alices = await device();
+    const bobs = await device();
+    for (const path of ['/', '/dashboard', '/visit', '/sessions']) {
+      await alices.goto(`${base}${path}`);
+      expect(await text(alices, 'header #who')).toBe('Not logged in');
+    }
+    await logIn(alices, base, 'alice', 'wonderland');
+    await logIn(bobs, base, 'bob', 'builder');
+    for (const path of ['/', '/dashboard', '/visit', '/sessions', '/nowhere']) {
+      await alices.goto(`${base}${path}`);
+      expect(await text(alices, 'header #who')).toBe('Logged in as alice');
+      expect(await text(alices, 'header #who strong')).toBe('alice');
+      await bobs.goto(`${base}${path}`);
+      expect(await text(bobs, 'header #who')).toBe('Logged in as bob');
+    }
+  });
+
+  test('the dashboard\'s visit count is the number the visit counter shows', async () => {
+    const page = await device();
+    // Visits before logging in belong to the session that login replaces.
+    await page.goto(`${base}/visit`);
+    await page.goto(`${base}/visit`);
+    await logIn(page, base, 'alice', 'wonderland');
+    expect(await text(page, '#visit-count')).toBe('You have not opened the visit counter since you logged in');
+    expect(await page.getAttribute('#visit-count a', 'href')).toBe('/visit');
+
+    await page.click('#visit-count a');
+    expect(await text(page, '#visits')).toBe('Welcome to this page for the first time!');
+    await page.goto(`${base}/dashboard`);
+    expect(await text(page, '#visit-count')).toBe('You opened the visit counter once since you logged in');
+
+    await page.goto(`${base}/visit`);
+    await page.goto(`${base}/visit`);
+    expect(await text(page, '#visits')).toBe('You visited this page 3 times');
+    // Other pages are not counted: the dashboard and the sessions page leave the number alone.
+    await page.goto(`${base}/sessions`);
+    await page.goto(`${base}/dashboard`);
+    await page.reload();
+    expect(await text(page, '#visit-count')).toBe('You opened the visit counter 3 times since you logged in');
   });
 
   test('a POST without the session\'s CSRF token is rejected and changes nothing', async () => {
@@ -234,8 +288,73 @@ describe('demo app in Chromium', { timeout: 90_000 }, () => {
     // The token on the page works.
     const token = await page.getAttribute('input[name=_csrf]', 'value');
     const ok = await request.post(`${base}/logout`, { form: { _csrf: token! }, maxRedirects: 0 });
-    expect(ok.status()).toBe(200);
-    expect(await ok.text()).toContain('Logged out');
+    expect(ok.status()).toBe(303);
+    expect(ok.headers().location).toBe('/logged-out');
     expect(await opened.store!.listUserSessions('alice')).toHaveLength(1);
+  });
+});
+
+describe('demo app in Chromium, with cookie-only sessions (SESSION_STORE=cookie)', { timeout: 90_000 }, () => {
+  let sealed: { url: string; close: () => Promise<void> };
+
+  beforeAll(async () => {
+    const cookie = await openStore('cookie', {});
+    sealed = await listen(createApp({
+      sessionMiddleware: cookie.sessionMiddleware, storeLabel: cookie.label, secret: 'a browser test secret of 32+ characters',
+    }));
+  });
+
+  afterAll(async () => {
+    await sealed?.close();
+  });
+
+  test('the pages say the session is sealed in the browser, never that the server found it in a store', async () => {
+    const page = await device();
+    await page.goto(`${sealed.url}/`);
+    const intro = await text(page, 'main');
+    expect(intro).toContain('the whole session travels in your browser\'s cookie, sealed');
+    expect(intro).not.toContain('store');
+    expect(await text(page, '#store')).toBe('cookie-only sessions (sealed in the browser)');
+
+    await logIn(page, sealed.url, 'alice', 'wonderland');
+    expect(await text(page, 'h1')).toBe('Welcome back, alice');
+    expect(await text(page, 'header #who')).toBe('Logged in as alice');
+    const how = await text(page, '#how');
+    expect(how).toContain('Your browser sent the whole session, sealed in a cookie');
+    expect(how).toContain('The server keeps no copy');
+    expect(how).toContain('username: "alice"');
+    expect(how).not.toMatch(/store|signed session ID/);
+    // What the page says is so: the cookie holds the session, not an ID with a signature.
+    const value = (await page.context().cookies()).find((c) => c.name === 'sessionkit.demo')?.value;
+    expect(value).toMatch(/^\d+\.[A-Za-z0-9_-]{40,}$/);
+    expect(value).not.toContain('alice');
+
+    await page.goto(`${sealed.url}/visit`);
+    expect(await text(page, 'main')).toContain('sealed in your browser\'s cookie');
+    expect(await text(page, 'main')).not.toContain('on the server');
+  });
+
+  test('logout redirects, and says truly what a kept copy of the cookie could do', async () => {
+    const page = await device();
+    await logIn(page, sealed.url, 'bob', 'builder');
+    const cookies = await page.context().cookies();
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/logout"] button')]);
+    expect(new URL(page.url()).pathname).toBe('/logged-out');
+    expect(await text(page, 'h1')).toBe('Logged out');
+    expect(await text(page, 'header #who')).toBe('Not logged in');
+    const how = await text(page, '#how');
+    expect(how).toContain('Your browser has dropped its session cookie');
+    expect(how).toContain('a copy of that cookie would still open the session until it expires');
+    expect(how).not.toContain('destroyed on the server');
+    expect((await page.context().cookies()).some((c) => c.name === 'sessionkit.demo')).toBe(false);
+
+    await page.reload();
+    expect(await text(page, 'h1')).toBe('Logged out');
+    expect(await page.textContent('body')).not.toContain('CSRF');
+
+    // As the page says: the server can't revoke a sealed session, so the old cookie still opens it.
+    await page.context().addCookies(cookies);
+    await page.goto(`${sealed.url}/dashboard`);
+    expect(await text(page, 'h1')).toBe('Welcome back, bob');
   });
 });

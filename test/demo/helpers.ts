@@ -68,17 +68,27 @@ export interface DemoProcess {
   stop: () => Promise<number | null>;
 }
 
-/** Starts `node examples/demo/server.js` as a real process; resolves once it prints its URL. */
-export function startServer(env: Record<string, string>): Promise<DemoProcess> {
-  const child = spawn(process.execPath, ['examples/demo/server.js'], {
+/**
+ * Starts `node examples/demo/server.js` (or `command`, `npm start` say) as a real process;
+ * resolves once it prints its URL. A command runs in a process group of its own, so that
+ * stopping it stops what it started too.
+ */
+export function startServer(env: Record<string, string>, command: string[] = [process.execPath, 'examples/demo/server.js']): Promise<DemoProcess> {
+  const [file, ...args] = command;
+  const group = file !== process.execPath;
+  const child = spawn(file!, args, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group,
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) {
+      if (group) process.kill(-child.pid!, 'SIGTERM');
+      else child.kill('SIGTERM');
+    }
     return exited;
   };
   return new Promise((resolve, reject) => {

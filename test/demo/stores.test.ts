@@ -100,6 +100,14 @@ describe.each(cases)('demo on $name', ({ name, extra, env, label }) => {
     const dashboard = await laptop.get('/dashboard').expect(200);
     expect(dashboard.text).toContain('Welcome back, alice');
     expect(dashboard.text).toContain(label);
+    expect(dashboard.text).toContain('<span id="who">Logged in as <strong>alice</strong></span>');
+    if (name === 'cookie') {
+      const how = /<p id="how">([^]*?)<\/p>/.exec(dashboard.text)?.[1];
+      expect(how).toContain('sent the whole session, sealed in a cookie');
+      expect(how).not.toContain('store');
+    } else {
+      expect(dashboard.text).toContain('the server found that session in\n  its store');
+    }
 
     await laptop.get('/visit').expect(200, /Welcome to this page for the first time!/);
     await laptop.get('/visit').expect(200, /You visited this page 2 times/);
@@ -125,8 +133,12 @@ describe.each(cases)('demo on $name', ({ name, extra, env, label }) => {
     }
 
     const logout = await phone.post('/logout').type('form').send({ _csrf: await csrfOn(phone, '/dashboard') });
-    expect(logout.status).toBe(200);
-    expect(logout.text).toContain('Logged out');
+    expect(logout.status).toBe(303);
+    expect(logout.headers.location).toBe('/logged-out');
+    const loggedOut = await phone.get('/logged-out').expect(200);
+    expect(loggedOut.text).toContain('<h1>Logged out</h1>');
+    expect(loggedOut.text).toContain(name === 'cookie' ? 'the server keeps nothing it could destroy' : 'destroyed on the server');
+    expect(loggedOut.text).toContain('<span id="who">Not logged in</span>');
     await phone.get('/dashboard').expect(200, /Please log in/);
     if (opened.store) expect(await opened.store.listUserSessions('alice')).toHaveLength(0);
   });
@@ -150,7 +162,7 @@ describe('bad requests', () => {
     expect((await logIn(agent, 'bob', 'builder')).status).toBe(303);
     const page = await agent.get('/sessions').expect(200);
     expect(page.text.match(/data-session="/g)).toHaveLength(1);
-    expect(page.text).toContain('Session store: <span id="store">MemoryStore</span>');
+    expect(page.text).toContain('Sessions: <span id="store">MemoryStore</span>');
   });
 
   test('odd input gets a clear answer, never a crash or a stack trace', async () => {
