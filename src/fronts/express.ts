@@ -7,9 +7,9 @@ import { validateOptions, type SessionOptions } from '../core/options.js';
 import { generateSessionId } from '../core/ids.js';
 import { sessionCookieOptions, type Next, type SessionRequest } from '../core/request.js';
 import { toKeys } from '../core/signature.js';
-import { isAtomicStore, type StoreContract } from '../core/store.js';
+import type { StoreContract } from '../core/store.js';
 import { SecretRequiredError } from '../errors.js';
-import { StoreLifecycle, type StoreSettings } from '../persist/store.js';
+import { conditionalWrites, StoreLifecycle, type StoreSettings } from '../persist/store.js';
 import { MemoryStore, warnIfUnboundedInProduction } from '../stores/memory.js';
 
 type Req = IncomingMessage & SessionRequest & { secret?: string };
@@ -32,7 +32,7 @@ export function session(options?: SessionOptions | null): SessionMiddleware {
   const settings: StoreSettings = {
     name: opts.name || opts.key || 'connect.sid',
     store,
-    atomic: isAtomicStore(store) ? store : undefined,
+    conditional: conditionalWrites(store),
     storeCanTouch: typeof store.touch === 'function',
     cookie: opts.cookie || {},
     genid: opts.genid || generateSessionId,

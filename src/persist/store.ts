@@ -8,7 +8,7 @@ import { RequestLifecycle, type SessionResponse } from '../core/lifecycle.js';
 import type { CookieSetting, RequestFunction, SessionRequest } from '../core/request.js';
 import type { Session } from '../core/session.js';
 import { sign } from '../core/signature.js';
-import { parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from '../core/store.js';
+import { isAtomicStore, parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from '../core/store.js';
 import { SessionConflictError, SessionNotFoundError } from '../errors.js';
 import { readSignedId } from './signed-id.js';
 
@@ -16,8 +16,8 @@ import { readSignedId } from './signed-id.js';
 export interface StoreSettings {
   name: string;
   store: StoreContract;
-  /** The store's conditional writes, when it has them: saves then merge instead of overwrite. */
-  atomic: AtomicStore | undefined;
+  /** The store's conditional writes for this request, when it has them and they may be used. */
+  conditional: (() => AtomicStore | undefined) | undefined;
   storeCanTouch: boolean;
   cookie: CookieSetting;
   genid: RequestFunction<string | Promise<string>>;
@@ -34,6 +34,24 @@ export interface StoreSettings {
  * processes compete here, and a short random pause after each lost round spreads them out.
  */
 const MAX_MERGE_ATTEMPTS = 64;
+
+/**
+ * The store's conditional writes, for as long as its get, set, destroy and touch are the ones its
+ * class pairs them with. Apps wrap or replace those on the instance (a spy counting saves, a
+ * caching or logging wrapper, a `get` that injects an error) and expect every call to go through
+ * them as under express-session: while one is not the class's own, the store is used through its
+ * public methods only, with whole-record saves. Checked on every request, since a test may wrap a
+ * method long after the middleware was made.
+ */
+export function conditionalWrites(store: StoreContract): (() => AtomicStore | undefined) | undefined {
+  if (!isAtomicStore(store)) return undefined;
+  let owner: object | null = store;
+  while (owner && !Object.prototype.hasOwnProperty.call(owner, 'getVersioned')) owner = Object.getPrototypeOf(owner);
+  const own = owner as StoreContract;
+  const { get, set, destroy, touch } = own;
+  return () =>
+    store.get === get && store.set === set && store.destroy === destroy && store.touch === touch ? store : undefined;
+}
 
 /** Saves of each session in flight in this process, chained so they take turns. */
 const savesInFlight = new WeakMap<object, Map<string, Promise<void>>>();
@@ -94,6 +112,8 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
   /** The cookie's signed value: a Set-Cookie of the same ID sends it again instead of signing anew. */
   private cookieSigned: string | undefined = undefined;
   private readonly version = new StoredVersion();
+  /** The store's conditional writes, when this request may use them (see `conditionalWrites`). */
+  private readonly atomic: AtomicStore | undefined;
   /** The session's expiry was renewed for this response (once, at the end or at the head). */
   private touched = false;
   /** The session and its state as measured by finish(), for the Set-Cookie decision that follows. */
@@ -110,6 +130,7 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
   ) {
     super(req, res, cookieOptions, settings.proxy, sameSnapshot);
     (req as { sessionStore?: StoreContract }).sessionStore = settings.store;
+    this.atomic = settings.conditional?.();
   }
 
   protected fingerprint(sess: Session): Snapshot {
@@ -138,7 +159,8 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
    * synchronously, as express-session does.
    */
   private load(id: string, reloading: boolean, done: (err: unknown, found?: boolean) => void): void {
-    const { atomic, store } = this.settings;
+    const { atomic } = this;
+    const { store } = this.settings;
     const loaded = (record: SessionRecord | null, text: string | undefined) => {
       let found = false;
       if (record === null) {
@@ -280,7 +302,8 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
       done();
       return;
     }
-    const { atomic, store } = this.settings;
+    const { atomic } = this;
+    const { store } = this.settings;
     if (atomic && version.text !== undefined && sess.id === version.id) {
       inTurn(atomic, sess.id, () => this.saveMerged(atomic, sess, now)).then(() => done(), done);
       return;
