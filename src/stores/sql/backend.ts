@@ -199,7 +199,11 @@ export abstract class SqlStore extends Store {
    */
   private async ready(): Promise<SqlBackend> {
     if (this.closed) throw new StoreClosedError(this.storeName);
-    const backend = await (this.backend ??= this.connect());
+    // A failed connect (a connection passed in as a promise that rejected) is tried again next time.
+    const backend = await (this.backend ??= this.connect().catch((err) => {
+      this.backend = undefined;
+      throw err;
+    }));
     if (this.createTable) {
       this.schema ??= this.bounded((d) => backend.createSchema(d)).catch((err) => {
         this.schema = undefined;

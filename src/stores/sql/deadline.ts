@@ -1,5 +1,8 @@
 import { StoreTimeoutError } from '../../errors.js';
 
+/** What the (already failed) operation's own promise rejects with; its caller got a StoreTimeoutError. */
+const OUT_OF_TIME = 'the operation ran out of time';
+
 /**
  * The time one store operation has. When it runs out the caller is failed at once, and whatever
  * the operation still holds is withdrawn: a connection still on its way from the pool goes
@@ -26,23 +29,39 @@ export class Deadline {
     const connection = await arriving;
     if (this.expired) {
       giveBack(connection);
-      throw new Error('the operation ran out of time while waiting for a connection');
+      throw new Error(OUT_OF_TIME);
     }
     return connection;
   }
 
-  /** Work on the server; `withdraw` (destroying its connection) runs if the deadline passes first. */
-  async guard<T>(work: Promise<T>, withdraw: () => void): Promise<T> {
+  /**
+   * Work on the server; `withdraw` (destroying its connection) runs if the deadline passes
+   * first, and the wait ends there: a driver may never settle the work of a destroyed
+   * connection, and nothing must be left waiting on it.
+   */
+  guard<T>(work: Promise<T>, withdraw: () => void): Promise<T> {
     if (this.expired) {
+      work.catch(() => undefined);
       withdraw();
-      return work;
+      return Promise.reject(new Error(OUT_OF_TIME));
     }
-    (this.withdraw ??= new Set()).add(withdraw);
-    try {
-      return await work;
-    } finally {
-      this.withdraw?.delete(withdraw);
-    }
+    return new Promise<T>((resolve, reject) => {
+      const hook = () => {
+        withdraw();
+        reject(new Error(OUT_OF_TIME));
+      };
+      (this.withdraw ??= new Set()).add(hook);
+      work.then(
+        (value) => {
+          this.withdraw?.delete(hook);
+          resolve(value);
+        },
+        (err) => {
+          this.withdraw?.delete(hook);
+          reject(err);
+        },
+      );
+    });
   }
 }
 

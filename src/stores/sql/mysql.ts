@@ -226,7 +226,11 @@ class MySQLBackend implements SqlBackend {
     try {
       const [result] = await d.guard(connection.query<T>(sql, params), () => {
         destroyed = true;
+        // mysql2's destroy() only half-closes the socket, which a server that stopped
+        // answering keeps open: the socket itself is destroyed too.
+        const socket = (connection as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
         connection.destroy();
+        socket?.destroy?.();
       });
       return result;
     } finally {
