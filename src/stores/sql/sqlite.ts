@@ -18,6 +18,12 @@ export interface SQLiteStoreOptions extends SqlStoreOptions {
   db?: BetterSqlite3.Database;
   /** The session table. Default `sessions`; the user index, if any, is `<tableName>_users`. */
   tableName?: string;
+  /**
+   * Milliseconds a statement waits for a file another connection has locked (SQLite's busy
+   * timeout) before it fails with a StoreTimeoutError (code `ETIMEDOUT`). 0: no limit.
+   * Default 2000, on a database the store opens; one passed in keeps its own unless this is given.
+   */
+  commandTimeout?: number;
 }
 
 /**
@@ -29,6 +35,8 @@ export interface SQLiteStoreOptions extends SqlStoreOptions {
  * SQLite's busy timeout, how long a statement waits for a file another connection has locked.
  * The store sets it to `commandTimeout` on the database it opens, and on one passed in when
  * `commandTimeout` is given (else that database keeps its own, better-sqlite3's `timeout`).
+ * Such a wait blocks the whole process, so once a statement has waited it out, the next ones
+ * try the lock once and fail at once, until a write gets through.
  */
 export class SQLiteStore extends SqlStore {
   private readonly options: SQLiteStoreOptions;
