@@ -55,11 +55,29 @@ export class HeadersSentError extends Error {
   }
 }
 
-/** A RedisStore command that got no answer within `commandTimeout`. */
-export class RedisTimeoutError extends Error {
+/**
+ * A store operation that got no answer within the store's `commandTimeout`. The operation failed
+ * as a whole: a write it carried either happened or not, and the caller is told it failed.
+ */
+export class StoreTimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
+  constructor(
+    /** The store's class name, e.g. `PostgresStore`. */
+    readonly store: string,
+    /** The deadline that passed, in milliseconds. */
+    readonly ms: number,
+    message = `${store}: the database did not answer within ${ms} ms (commandTimeout)`,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'StoreTimeoutError';
+  }
+}
+
+/** A RedisStore command that got no answer within `commandTimeout`. */
+export class RedisTimeoutError extends StoreTimeoutError {
   constructor(ms: number) {
-    super(`Redis did not answer within ${ms} ms (RedisStore commandTimeout)`);
+    super('RedisStore', ms, `Redis did not answer within ${ms} ms (RedisStore commandTimeout)`);
     this.name = 'RedisTimeoutError';
   }
 }

@@ -3,6 +3,7 @@
  * same servers), the server URLs, and the "purge 100k expired rows while serving" scenario.
  */
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { expect } from 'vitest';
 import express from 'express';
 import request from 'supertest';
@@ -94,4 +95,109 @@ export async function overlapAcrossServers(first: any, second: any): Promise<voi
   await Promise.all(keys.map((k, i) => servers[i % 2]!.get(`/set/${k}?delay=${(i * 7) % 50}`).set('Cookie', cookie).expect(200)));
   const { body } = await servers[1]!.get('/keys').set('Cookie', cookie).expect(200);
   expect(body).toEqual([...keys, 'start'].sort());
+}
+
+/**
+ * An app for the fault tests: `/count` adds one to a counter; `/count-then` does the same, runs
+ * `before()` (which breaks the store), then saves and answers, so the save meets the fault and
+ * its failure is the response. Errors answer 500 with the error's name and code; one that comes
+ * after the response went out (a save at the end of a request) is kept in `app.locals.lateErrors`.
+ */
+export function faultApp(store: any, before: () => unknown = () => undefined) {
+  const app = express();
+  app.locals.lateErrors = [];
+  app.use(session({ secret: 'sql-tests', resave: false, saveUninitialized: false, store, cookie: { maxAge: 600_000 } }));
+  const count = (req: express.Request) => {
+    const s = req.session as any;
+    s.count = (s.count ?? 0) + 1;
+    return s.count;
+  };
+  app.get('/count', (req, res) => {
+    res.json({ count: count(req) });
+  });
+  app.get('/count-then', async (req, res) => {
+    const n = count(req);
+    await before();
+    await req.session.save();
+    res.json({ count: n });
+  });
+  app.get('/peek', (req, res) => {
+    res.json({ count: (req.session as any).count ?? null });
+  });
+  app.use((err: any, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    if (res.headersSent) app.locals.lateErrors.push(err);
+    else res.status(500).json({ name: err?.name, code: err?.code });
+  });
+  return app;
+}
+
+/**
+ * A TCP proxy to a database server that can stop answering, as a paused (SIGSTOP) server or a
+ * lost network does: `freeze()` stops forwarding on open connections and accepts new ones
+ * without ever answering them; `thaw()` carries on with everything held.
+ */
+export class FreezableProxy {
+  frozen = false;
+  port = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly held: Array<() => void> = [];
+  private readonly server: Server;
+
+  private constructor(private readonly target: { host: string; port: number }) {
+    this.server = createServer((client) => this.accept(client));
+  }
+
+  static async start(target: { host: string; port: number }): Promise<FreezableProxy> {
+    const proxy = new FreezableProxy(target);
+    await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+    proxy.port = (proxy.server.address() as AddressInfo).port;
+    return proxy;
+  }
+
+  private accept(client: Socket): void {
+    this.sockets.add(client);
+    client.on('close', () => this.sockets.delete(client));
+    client.on('error', () => undefined);
+    const open = () => {
+      const upstream = connect(this.target.port, this.target.host);
+      this.sockets.add(upstream);
+      upstream.on('close', () => {
+        this.sockets.delete(upstream);
+        client.destroy();
+      });
+      upstream.on('error', () => undefined);
+      client.on('close', () => upstream.destroy());
+      // 'data' rather than pipe(): a paused socket then stays paused until thaw().
+      client.on('data', (chunk) => upstream.write(chunk));
+      upstream.on('data', (chunk) => client.write(chunk));
+      if (this.frozen) upstream.pause();
+    };
+    if (this.frozen) {
+      client.pause();
+      this.held.push(() => {
+        if (client.destroyed) return;
+        open();
+        client.resume();
+      });
+    } else {
+      open();
+    }
+  }
+
+  freeze(): void {
+    this.frozen = true;
+    for (const socket of this.sockets) socket.pause();
+  }
+
+  thaw(): void {
+    this.frozen = false;
+    for (const socket of this.sockets) socket.resume();
+    for (const release of this.held.splice(0)) release();
+  }
+
+  async close(): Promise<void> {
+    this.held.length = 0;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
 }

@@ -5,6 +5,7 @@ import {
 } from '../contract.js';
 import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from '../user-index.js';
 import { DriverMissingError, StoreClosedError } from '../../errors.js';
+import { withinDeadline, type Deadline } from './deadline.js';
 
 /** The options every SQL store takes. */
 export interface SqlStoreOptions extends UserIndexOptions {
@@ -16,6 +17,11 @@ export interface SqlStoreOptions extends UserIndexOptions {
   pruneInterval?: number | false;
   /** Rows deleted per statement while purging, so no purge holds locks for long. Default 1000. */
   pruneBatchSize?: number;
+  /**
+   * Milliseconds an operation may take, waiting for a connection included; past it the
+   * operation fails with a StoreTimeoutError (code `ETIMEDOUT`). 0: no limit. Default 2000.
+   */
+  commandTimeout?: number;
 }
 
 /** A stored session: its record's exact text and when the row expires (ms since the epoch). */
@@ -28,33 +34,36 @@ export interface StoredRow {
  * What a SQL store needs from its database, as plain statements. Every `now` and `expires` is
  * in milliseconds since the epoch; a row whose expiry is not after `now` is expired and must
  * be neither returned nor updated. `user`, when given, is filed in the user index table.
+ * Each call runs under the caller's deadline `d`: it takes its connections through
+ * `d.checkout` and waits on the server through `d.guard`, so a call past its time withdraws.
  */
 export interface SqlBackend {
   /** Creates the session table (and, with a user index, its table) when missing; harmless when they exist. */
-  createSchema(): Promise<void>;
-  read(sid: string, now: number): Promise<StoredRow | null>;
-  readAll(now: number): Promise<Array<StoredRow & { sid: string }>>;
-  ids(now: number): Promise<string[]>;
-  count(now: number): Promise<number>;
-  /** Inserts or replaces a row. */
-  write(sid: string, text: string, expires: number, user: string | undefined): Promise<void>;
+  createSchema(d: Deadline): Promise<void>;
+  read(d: Deadline, sid: string, now: number): Promise<StoredRow | null>;
+  readAll(d: Deadline, now: number): Promise<Array<StoredRow & { sid: string }>>;
+  ids(d: Deadline, now: number): Promise<string[]>;
+  count(d: Deadline, now: number): Promise<number>;
+  /** Inserts or replaces a row, and files its user; the row is never written without its user filed. */
+  write(d: Deadline, sid: string, text: string, expires: number, user: string | undefined): Promise<void>;
   /** One conditional update: true when the live row's text was `version` and is now `text`. */
-  writeIf(sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean>;
+  writeIf(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean>;
   /** Moves the expiry of a live row; never creates one. */
-  renew(sid: string, expires: number, now: number): Promise<void>;
-  remove(sid: string): Promise<void>;
-  removeAll(): Promise<void>;
+  renew(d: Deadline, sid: string, expires: number, now: number): Promise<void>;
+  remove(d: Deadline, sid: string): Promise<void>;
+  removeAll(d: Deadline): Promise<void>;
   /** Deletes up to `limit` expired rows (and their user index entries); returns how many. */
-  pruneBatch(now: number, limit: number): Promise<number>;
-  userMembers(user: string): Promise<string[]>;
-  userRemove(user: string, sids: string[]): Promise<void>;
+  pruneBatch(d: Deadline, now: number, limit: number): Promise<number>;
+  userMembers(d: Deadline, user: string): Promise<string[]>;
+  userRemove(d: Deadline, user: string, sids: string[]): Promise<void>;
   /** Closes the connection (pool, database) if the store opened it; leaves one passed in open. */
-  end(): Promise<void>;
+  end(d: Deadline): Promise<void>;
 }
 
 const DAY = 86_400;
 /** Node runs a longer interval every millisecond instead. */
-const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 /** Loads a store's driver, an optional peer dependency, saying which package to install when it is missing. */
 export async function loadDriver<T>(store: string, pkg: string, load: () => Promise<T>): Promise<T> {
@@ -76,6 +85,24 @@ export function checkIdentifier(name: unknown, what: string, maxLength: number):
 /** Quotes an identifier with `quote` (`"` in standard SQL, a backtick in MySQL), doubling the quote inside. */
 export function quoteIdentifier(name: string, quote: '"' | '`'): string {
   return quote + name.split(quote).join(quote + quote) + quote;
+}
+
+/**
+ * Takes an option of the store a user migrates from under its name here: `from` and `to` name
+ * the same setting, `convert` turns its value into this store's units. Giving both is refused.
+ */
+export function renameOption(options: Record<string, unknown>, from: string, to: string, store: string, convert: (value: any) => unknown = (v) => v): void {
+  if (options[from] === undefined) return;
+  if (options[to] !== undefined) {
+    throw new TypeError(`${store}: the ${from} and ${to} options mean the same; give only ${to}`);
+  }
+  options[to] = convert(options[from]);
+  delete options[from];
+}
+
+/** Refuses an option of the store a user migrates from that has no equivalent here, saying what to do instead. */
+export function refuseOption(options: Record<string, unknown>, name: string, store: string, instead: string): void {
+  if (options[name] !== undefined) throw new TypeError(`${store}: the ${name} option is not supported; ${instead}`);
 }
 
 /** A session ID to write or delete; reads of anything but a string simply find no session. */
@@ -103,6 +130,8 @@ export abstract class SqlStore extends Store {
   private readonly ttlMs: number;
   private readonly pruneBatchSize: number;
   private readonly userId: UserIndexOptions['userId'];
+  /** Milliseconds each operation may take (0: no limit). */
+  readonly commandTimeout: number;
   private backend: Promise<SqlBackend> | undefined;
   private schema: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -126,6 +155,10 @@ export abstract class SqlStore extends Store {
       throw new TypeError('userId option must be a function of the session data');
     }
     this.userId = options.userId;
+    this.commandTimeout = options.commandTimeout ?? 2000;
+    if (!(typeof this.commandTimeout === 'number' && Number.isFinite(this.commandTimeout) && this.commandTimeout >= 0 && this.commandTimeout <= MAX_TIMER_MS)) {
+      throw new TypeError(`commandTimeout option must be milliseconds, from 0 (no limit) to ${MAX_TIMER_MS}; got ${String(options.commandTimeout)}`);
+    }
     if (pruneInterval > 0) {
       this.timer = setInterval(() => {
         this.prune().catch((err) => this.report(err));
@@ -151,18 +184,39 @@ export abstract class SqlStore extends Store {
     return this.userId !== undefined;
   }
 
-  /** The backend, connected and with its schema in place; a failed schema creation is retried next time. */
+  /**
+   * Runs one operation under `commandTimeout`. A store whose driver blocks the process until the
+   * database answers (SQLite) bounds the wait in the driver instead.
+   */
+  protected bounded<T>(run: (d: Deadline) => Promise<T>): Promise<T> {
+    return withinDeadline(this.commandTimeout, this.storeName, run);
+  }
+
+  /**
+   * The backend, connected and with its schema in place. The schema is created once, under a
+   * deadline of its own (it is shared by every operation waiting for it); if that fails, the
+   * next operation tries again.
+   */
   private async ready(): Promise<SqlBackend> {
     if (this.closed) throw new StoreClosedError(this.storeName);
-    const backend = await (this.backend ??= this.connect());
+    // A failed connect (a connection passed in as a promise that rejected) is tried again next time.
+    const backend = await (this.backend ??= this.connect().catch((err) => {
+      this.backend = undefined;
+      throw err;
+    }));
     if (this.createTable) {
-      this.schema ??= backend.createSchema().catch((err) => {
+      this.schema ??= this.bounded((d) => backend.createSchema(d)).catch((err) => {
         this.schema = undefined;
         throw err;
       });
       await this.schema;
     }
     return backend;
+  }
+
+  /** One operation on the ready backend, under `commandTimeout` (the wait for `ready` included). */
+  private op<T>(run: (backend: SqlBackend, d: Deadline) => Promise<T>): Promise<T> {
+    return this.bounded(async (d) => run(await this.ready(), d));
   }
 
   /** When a row of `record` expires: its cookie's expiry, or `ttl` from now for a browser-session cookie. */
@@ -183,18 +237,22 @@ export abstract class SqlStore extends Store {
     return record;
   }
 
-  private async readVersioned(sid: string): Promise<VersionedRecord | null> {
-    if (typeof sid !== 'string') return null;
-    const row = await (await this.ready()).read(sid, Date.now());
+  private async readVersioned(backend: SqlBackend, d: Deadline, sid: string): Promise<VersionedRecord | null> {
+    const row = await backend.read(d, sid, Date.now());
     if (!row) return null;
     const record = this.toRecord(row);
     return record ? { record, version: row.text } : null;
   }
 
+  private loadVersioned(sid: string): Promise<VersionedRecord | null> {
+    if (typeof sid !== 'string') return Promise.resolve(null);
+    return this.op((backend, d) => this.readVersioned(backend, d, sid));
+  }
+
   get(sid: string): Promise<SessionRecord | null>;
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
   get(sid: string, callback?: Callback<any>): any {
-    return settle(this.readVersioned(sid).then((found) => found?.record ?? null), callback);
+    return settle(this.loadVersioned(sid).then((found) => found?.record ?? null), callback);
   }
 
   set(sid: string, session: SessionRecord): Promise<void>;
@@ -205,31 +263,31 @@ export abstract class SqlStore extends Store {
 
   private async write(sid: string, session: SessionRecord): Promise<void> {
     checkId(sid);
-    const backend = await this.ready();
     const text = JSON.stringify(session);
-    await backend.write(sid, text, this.expiresOf(session, Date.now()), userKeyOf(this.userId, session));
+    const user = userKeyOf(this.userId, session);
+    await this.op((backend, d) => backend.write(d, sid, text, this.expiresOf(session, Date.now()), user));
   }
 
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback): void;
   destroy(sid: string, callback?: Callback): any {
-    return settle(this.ready().then((backend) => backend.remove(checkId(sid))), callback);
+    return settle(this.op((backend, d) => backend.remove(d, checkId(sid))), callback);
   }
 
   /** Renews the expiry of a live session (its row's, as connect-pg-simple does); never creates one. */
   touch(sid: string, session: SessionRecord, callback?: Callback): any {
-    const renewing = this.ready().then((backend) => {
+    const renewing = this.op((backend, d) => {
       const now = Date.now();
-      return backend.renew(checkId(sid), this.expiresOf(session, now), now);
+      return backend.renew(d, checkId(sid), this.expiresOf(session, now), now);
     });
     return settle(renewing, callback);
   }
 
   /** Every live session, as an object of ID to record (as express-session's MemoryStore returns). */
   all(callback?: Callback<Record<string, SessionRecord>>): any {
-    const listing = this.ready().then(async (backend) => {
+    const listing = this.op(async (backend, d) => {
       const out: Record<string, SessionRecord> = Object.create(null);
-      for (const row of await backend.readAll(Date.now())) {
+      for (const row of await backend.readAll(d, Date.now())) {
         const record = this.toRecord(row);
         if (record) out[row.sid] = record;
       }
@@ -239,47 +297,52 @@ export abstract class SqlStore extends Store {
   }
 
   ids(callback?: Callback<string[]>): any {
-    return settle(this.ready().then((backend) => backend.ids(Date.now())), callback);
+    return settle(this.op((backend, d) => backend.ids(d, Date.now())), callback);
   }
 
   length(callback?: Callback<number>): any {
-    return settle(this.ready().then((backend) => backend.count(Date.now())), callback);
+    return settle(this.op((backend, d) => backend.count(d, Date.now())), callback);
   }
 
   clear(callback?: Callback): any {
-    return settle(this.ready().then((backend) => backend.removeAll()), callback);
+    return settle(this.op((backend, d) => backend.removeAll(d)), callback);
   }
 
   // The atomic primitive behind delta saves: the stored text is the version, and the write is
   // one UPDATE conditioned on it, so the database decides which of two overlapping saves wins.
 
   getVersioned(sid: string): Promise<VersionedRecord | null> {
-    return this.readVersioned(sid);
+    return this.loadVersioned(sid);
   }
 
+  /**
+   * The write and, when it did not apply, the read of what is there now, under one deadline.
+   * A timeout fails the call whether or not the UPDATE (one statement) got through.
+   */
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
     checkId(sid);
-    const backend = await this.ready();
     const text = JSON.stringify(record);
-    const now = Date.now();
     const user = userKeyOf(this.userId, record);
-    if (await backend.writeIf(sid, version, text, this.expiresOf(record, now), now, user)) {
-      return { written: true, version: text };
-    }
-    const current = await this.readVersioned(sid);
-    // Someone wrote the very same text (or the driver counts only changed rows): nothing is lost.
-    if (current && current.version === text) return { written: true, version: text };
-    return { written: false, current };
+    return this.op(async (backend, d): Promise<ConditionalWrite> => {
+      const now = Date.now();
+      if (await backend.writeIf(d, sid, version, text, this.expiresOf(record, now), now, user)) {
+        return { written: true, version: text };
+      }
+      const current = await this.readVersioned(backend, d, sid);
+      // Someone wrote the very same text (or the driver counts only changed rows): nothing is lost.
+      if (current && current.version === text) return { written: true, version: text };
+      return { written: false, current };
+    });
   }
 
   // The user index.
 
   private get index(): UserIndexBackend {
     return {
-      members: async (user) => (await this.ready()).userMembers(user),
-      remove: async (user, ids) => (await this.ready()).userRemove(user, ids),
-      load: async (id) => (await this.readVersioned(id))?.record ?? null,
-      destroy: async (id) => (await this.ready()).remove(id),
+      members: (user) => this.op((backend, d) => backend.userMembers(d, user)),
+      remove: (user, ids) => this.op((backend, d) => backend.userRemove(d, user, ids)),
+      load: async (id) => (await this.loadVersioned(id))?.record ?? null,
+      destroy: (id) => this.op((backend, d) => backend.remove(d, id)),
     };
   }
 
@@ -306,11 +369,11 @@ export abstract class SqlStore extends Store {
   }
 
   private async pruneAll(): Promise<number> {
-    const backend = await this.ready();
     const now = Date.now();
     let total = 0;
     while (!this.closed) {
-      const deleted = await backend.pruneBatch(now, this.pruneBatchSize);
+      // A deadline per batch: the purge as a whole may take as long as it needs.
+      const deleted = await this.op((backend, d) => backend.pruneBatch(d, now, this.pruneBatchSize));
       total += deleted;
       if (deleted < this.pruneBatchSize) break;
       await new Promise((resolve) => setImmediate(resolve));
@@ -321,6 +384,7 @@ export abstract class SqlStore extends Store {
   /**
    * Stops the purge timer and closes the connection if this store opened it (from a path, a
    * connection string or a URI); a pool or database passed in stays open. Later calls fail.
+   * Closing waits at most `commandTimeout` for the server to say goodbye.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -330,6 +394,6 @@ export abstract class SqlStore extends Store {
     await this.pruning?.catch(() => undefined);
     const backend = await this.backend?.catch(() => undefined);
     await this.schema?.catch(() => undefined);
-    await backend?.end();
+    if (backend) await this.bounded((d) => backend.end(d));
   }
 }

@@ -1,21 +1,67 @@
-import type { Pool } from 'pg';
-import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
+import type { Pool, PoolClient, PoolConfig, QueryResult } from 'pg';
+import {
+  checkIdentifier, loadDriver, quoteIdentifier, refuseOption, renameOption, SqlStore,
+  type SqlBackend, type SqlStoreOptions, type StoredRow,
+} from './backend.js';
+import type { Deadline } from './deadline.js';
 
 export type { SqlStoreOptions } from './backend.js';
+export { StoreTimeoutError } from '../../errors.js';
 
 export interface PostgresStoreOptions extends SqlStoreOptions {
   /** A `pg` Pool; it stays open when the store closes. */
   pool?: Pool;
   /** A connection string for a Pool the store opens itself (and ends on `close()`). */
   connectionString?: string;
+  /** The configuration of a Pool the store opens itself (and ends on `close()`): connect-pg-simple's `conObject`. */
+  conObject?: PoolConfig;
+  /** connect-pg-simple's name for `connectionString`. */
+  conString?: string;
   /** The session table. Default `session`, as connect-pg-simple. */
   tableName?: string;
   /** The table's schema. Default: the first schema of the connection's search_path. */
   schemaName?: string;
+  /** connect-pg-simple's name for `createTable`. */
+  createTableIfMissing?: boolean;
+  /** connect-pg-simple's name for `pruneInterval` (seconds, or false). */
+  pruneSessionInterval?: number | false;
+  /** connect-pg-simple's; `false` is accepted (purges here are never randomized). */
+  pruneSessionRandomizedInterval?: false;
+  /** Called with each error nobody awaits (a purge's, an idle connection's), as connect-pg-simple's `errorLog`. */
+  errorLog?: (...args: any[]) => void;
+  /** @deprecated Not supported: pass pg-promise's pool, `{ pool: db.$pool }`. */
+  pgPromise?: never;
+  /** @deprecated Not supported: set `touchAfter` in the session options. */
+  disableTouch?: never;
 }
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1 bytes; checked here in characters). */
 const MAX_IDENTIFIER = 63;
+
+const STORE = 'PostgresStore';
+
+/** connect-pg-simple's options under their names here, and a clear refusal of those with no equivalent. */
+function fromConnectPgSimple(given: PostgresStoreOptions): PostgresStoreOptions {
+  if (given === null || typeof given !== 'object') return given;
+  const options: Record<string, any> = { ...given };
+  renameOption(options, 'conString', 'connectionString', STORE);
+  renameOption(options, 'createTableIfMissing', 'createTable', STORE);
+  // connect-pg-simple reads 0 as its default, 15 minutes.
+  renameOption(options, 'pruneSessionInterval', 'pruneInterval', STORE, (v) => (v === false ? false : v || 900));
+  if (options.pruneSessionRandomizedInterval !== undefined && options.pruneSessionRandomizedInterval !== false) {
+    throw new TypeError(
+      `${STORE}: the pruneSessionRandomizedInterval option is not supported; purges run every pruneInterval seconds, ` +
+        'in batches that skip rows in use, so processes purging at once do not block each other: remove it');
+  }
+  delete options.pruneSessionRandomizedInterval;
+  refuseOption(options, 'pgPromise', STORE, 'pass the pg Pool under it instead: { pool: db.$pool }');
+  refuseOption(options, 'disableTouch', STORE,
+    "set the session middleware's touchAfter option instead (an unmodified session is touched at most once per period)");
+  if (options.errorLog !== undefined && typeof options.errorLog !== 'function') {
+    throw new TypeError(`${STORE}: errorLog option must be a function`);
+  }
+  return options;
+}
 
 /**
  * Sessions in PostgreSQL through `pg`. The table is connect-pg-simple's, to the byte: `sid`
@@ -28,14 +74,27 @@ export class PostgresStore extends SqlStore {
   readonly tableName: string;
   readonly schemaName: string | undefined;
 
-  constructor(options: PostgresStoreOptions) {
-    super(options ?? {}, 'PostgresStore');
-    if (!options || (options.pool === undefined) === (options.connectionString === undefined)) {
-      throw new TypeError('PostgresStore needs either { pool } (a pg Pool) or { connectionString }');
+  constructor(given: PostgresStoreOptions) {
+    const options = fromConnectPgSimple(given);
+    super(options ?? {}, STORE);
+    const sources = [options?.pool, options?.connectionString, options?.conObject].filter((o) => o !== undefined).length;
+    if (sources !== 1) {
+      throw new TypeError(
+        'PostgresStore needs one of { pool } (a pg Pool), { connectionString } or { conObject } (a pg Pool configuration)' +
+          (sources ? '' : '; for connect-pg-simple\'s DATABASE_URL default, pass { connectionString: process.env.DATABASE_URL }'));
     }
     if (options.connectionString !== undefined && typeof options.connectionString !== 'string') {
       throw new TypeError('connectionString option must be a string');
     }
+    if (options.conObject !== undefined && (options.conObject === null || typeof options.conObject !== 'object')) {
+      throw new TypeError('conObject option must be a pg Pool configuration object');
+    }
+    // connect-pg-simple's old way to give a schema, which would here name one odd table.
+    if (options.schemaName === undefined && typeof options.tableName === 'string' && options.tableName.includes('"."')) {
+      throw new TypeError('PostgresStore: give the schema in the schemaName option, not inside tableName');
+    }
+    const errorLog = options.errorLog;
+    if (errorLog) this.on('error', (err) => errorLog(err));
     this.tableName = checkIdentifier(options.tableName ?? 'session', 'tableName', MAX_IDENTIFIER);
     this.schemaName =
       options.schemaName === undefined ? undefined : checkIdentifier(options.schemaName, 'schemaName', MAX_IDENTIFIER);
@@ -47,8 +106,14 @@ export class PostgresStore extends SqlStore {
     let owned = false;
     if (!pool) {
       const pg = (await loadDriver('PostgresStore', 'pg', () => import('pg'))).default;
-      // Idle connections of its own pool never keep the process alive, as the purge timer never does.
-      pool = new pg.Pool({ connectionString: this.options.connectionString, allowExitOnIdle: true });
+      const config: PoolConfig = this.options.conObject ?? { connectionString: this.options.connectionString };
+      pool = new pg.Pool({
+        // Idle connections of its own pool never keep the process alive, as the purge timer never does.
+        allowExitOnIdle: true,
+        // A connection attempt to a server that never answers is abandoned, so it holds no place in the pool.
+        ...(this.commandTimeout ? { connectionTimeoutMillis: this.commandTimeout } : {}),
+        ...config,
+      });
       // An idle connection that breaks (a server restart) must not crash the process.
       pool.on('error', (err) => this.report(err));
       owned = true;
@@ -119,16 +184,44 @@ class PostgresBackend implements SqlBackend {
     };
   }
 
-  async createSchema(): Promise<void> {
-    const { rows } = await this.pool.query(
+  /**
+   * A pool connection for `work`, under the deadline: one that comes after it is put back
+   * unused, and one whose work outlives it is destroyed (pg then closes its socket), so the
+   * pool makes a fresh one for the next caller. As pg's own pool.query, a connection whose
+   * query failed is not reused.
+   */
+  private async using<T>(d: Deadline, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await d.checkout(this.pool.connect(), (late) => late.release());
+    let released = false;
+    const release = (err?: Error) => {
+      if (released) return;
+      released = true;
+      client.release(err);
+    };
+    try {
+      const result = await d.guard(work(client), () => release(new Error('PostgresStore: abandoned at its deadline')));
+      release();
+      return result;
+    } catch (err) {
+      release(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    }
+  }
+
+  private query(d: Deadline, sql: string, params?: unknown[]): Promise<QueryResult> {
+    return this.using(d, (client) => client.query(sql, params));
+  }
+
+  async createSchema(d: Deadline): Promise<void> {
+    const { rows } = await this.query(d,
       'SELECT to_regclass($1) IS NOT NULL AS sessions, to_regclass($2) IS NOT NULL AS users',
       [this.table, this.users],
     );
     if (rows[0].sessions && (rows[0].users || !this.indexesUsers)) return;
     const t = this.tableName;
     const name = (pattern: string) => quoteIdentifier(pattern.replace('%', () => t), '"');
-    const client = await this.pool.connect();
-    try {
+    // A failure (or the deadline) destroys the connection, which rolls the transaction back.
+    await this.using(d, async (client) => {
       await client.query('BEGIN');
       // Two processes creating the same table would race inside CREATE ... IF NOT EXISTS: one
       // waits for the other here, then finds everything in place.
@@ -154,69 +247,64 @@ class PostgresBackend implements SqlBackend {
         await client.query(`CREATE INDEX IF NOT EXISTS ${name('IDX_%_users_sid')} ON ${this.users} (sid)`);
       }
       await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
-  async read(sid: string, now: number): Promise<StoredRow | null> {
-    const { rows } = await this.pool.query(this.sql.read, [sid, now]);
+  async read(d: Deadline, sid: string, now: number): Promise<StoredRow | null> {
+    const { rows } = await this.query(d, this.sql.read, [sid, now]);
     return rows[0] ?? null;
   }
 
-  async readAll(now: number): Promise<Array<StoredRow & { sid: string }>> {
-    return (await this.pool.query(this.sql.readAll, [now])).rows;
+  async readAll(d: Deadline, now: number): Promise<Array<StoredRow & { sid: string }>> {
+    return (await this.query(d, this.sql.readAll, [now])).rows;
   }
 
-  async ids(now: number): Promise<string[]> {
-    return (await this.pool.query(this.sql.ids, [now])).rows.map((row) => row.sid);
+  async ids(d: Deadline, now: number): Promise<string[]> {
+    return (await this.query(d, this.sql.ids, [now])).rows.map((row) => row.sid);
   }
 
-  async count(now: number): Promise<number> {
-    return (await this.pool.query(this.sql.count, [now])).rows[0].n;
+  async count(d: Deadline, now: number): Promise<number> {
+    return (await this.query(d, this.sql.count, [now])).rows[0].n;
   }
 
-  async write(sid: string, text: string, expires: number, user: string | undefined): Promise<void> {
-    await this.pool.query(this.sql.write, this.indexesUsers ? [sid, text, expires, user ?? null] : [sid, text, expires]);
+  async write(d: Deadline, sid: string, text: string, expires: number, user: string | undefined): Promise<void> {
+    await this.query(d, this.sql.write, this.indexesUsers ? [sid, text, expires, user ?? null] : [sid, text, expires]);
   }
 
-  async writeIf(sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean> {
+  async writeIf(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean> {
     const params = [text, expires, sid, version, now];
     if (this.indexesUsers) {
-      const { rows } = await this.pool.query(this.sql.writeIf, [...params, user ?? null]);
+      const { rows } = await this.query(d, this.sql.writeIf, [...params, user ?? null]);
       return rows[0].n > 0;
     }
-    return ((await this.pool.query(this.sql.writeIf, params)).rowCount ?? 0) > 0;
+    return ((await this.query(d, this.sql.writeIf, params)).rowCount ?? 0) > 0;
   }
 
-  async renew(sid: string, expires: number, now: number): Promise<void> {
-    await this.pool.query(this.sql.renew, [expires, sid, now]);
+  async renew(d: Deadline, sid: string, expires: number, now: number): Promise<void> {
+    await this.query(d, this.sql.renew, [expires, sid, now]);
   }
 
-  async remove(sid: string): Promise<void> {
-    await this.pool.query(this.sql.remove, [sid]);
+  async remove(d: Deadline, sid: string): Promise<void> {
+    await this.query(d, this.sql.remove, [sid]);
   }
 
-  async removeAll(): Promise<void> {
-    await this.pool.query(this.sql.removeAll);
+  async removeAll(d: Deadline): Promise<void> {
+    await this.query(d, this.sql.removeAll);
   }
 
-  async pruneBatch(now: number, limit: number): Promise<number> {
-    return (await this.pool.query(this.sql.pruneBatch, [now, limit])).rows[0].n;
+  async pruneBatch(d: Deadline, now: number, limit: number): Promise<number> {
+    return (await this.query(d, this.sql.pruneBatch, [now, limit])).rows[0].n;
   }
 
-  async userMembers(user: string): Promise<string[]> {
-    return (await this.pool.query(this.sql.userMembers, [user])).rows.map((row) => row.sid);
+  async userMembers(d: Deadline, user: string): Promise<string[]> {
+    return (await this.query(d, this.sql.userMembers, [user])).rows.map((row) => row.sid);
   }
 
-  async userRemove(user: string, sids: string[]): Promise<void> {
-    await this.pool.query(this.sql.userRemove, [user, sids]);
+  async userRemove(d: Deadline, user: string, sids: string[]): Promise<void> {
+    await this.query(d, this.sql.userRemove, [user, sids]);
   }
 
-  async end(): Promise<void> {
-    if (this.owned) await this.pool.end();
+  async end(d: Deadline): Promise<void> {
+    if (this.owned) await d.guard(this.pool.end(), () => undefined);
   }
 }

@@ -1,9 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { StoreTimeoutError } from '../../errors.js';
 import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
+import { UNBOUNDED, type Deadline } from './deadline.js';
 
 export type { SqlStoreOptions } from './backend.js';
+export { StoreTimeoutError } from '../../errors.js';
+
+/** SQLite's busy timeout for "no limit" (it takes an int of milliseconds). */
+const FOREVER = 2 ** 31 - 1;
 
 export interface SQLiteStoreOptions extends SqlStoreOptions {
   /** The database file, opened (and created, with its directory) by the store; closed by `close()`. */
@@ -12,12 +18,25 @@ export interface SQLiteStoreOptions extends SqlStoreOptions {
   db?: BetterSqlite3.Database;
   /** The session table. Default `sessions`; the user index, if any, is `<tableName>_users`. */
   tableName?: string;
+  /**
+   * Milliseconds a statement waits for a file another connection has locked (SQLite's busy
+   * timeout) before it fails with a StoreTimeoutError (code `ETIMEDOUT`). 0: no limit.
+   * Default 2000, on a database the store opens; one passed in keeps its own unless this is given.
+   */
+  commandTimeout?: number;
 }
 
 /**
  * Sessions in a SQLite file, through better-sqlite3: they survive restarts with no server to
  * run. The table is `sid` (primary key), `sess` (the record's JSON text, exactly as
  * express-session's stores write it) and `expire` (milliseconds since the epoch, indexed).
+ *
+ * better-sqlite3 answers synchronously, so no timer can cut a statement short: the deadline is
+ * SQLite's busy timeout, how long a statement waits for a file another connection has locked.
+ * The store sets it to `commandTimeout` on the database it opens, and on one passed in when
+ * `commandTimeout` is given (else that database keeps its own, better-sqlite3's `timeout`).
+ * Such a wait blocks the whole process, so once a statement has waited it out, the next ones
+ * try the lock once and fail at once, until a write gets through.
  */
 export class SQLiteStore extends SqlStore {
   private readonly options: SQLiteStoreOptions;
@@ -35,6 +54,11 @@ export class SQLiteStore extends SqlStore {
     this.options = options;
   }
 
+  /** Statements wait for a locked file in the driver (the busy timeout), which no timer could interrupt. */
+  protected override bounded<T>(run: (d: Deadline) => Promise<T>): Promise<T> {
+    return run(UNBOUNDED);
+  }
+
   protected async connect(): Promise<SqlBackend> {
     let db = this.options.db;
     let owned = false;
@@ -42,14 +66,17 @@ export class SQLiteStore extends SqlStore {
       const path = this.options.path!;
       const Database = (await loadDriver('SQLiteStore', 'better-sqlite3', () => import('better-sqlite3'))).default;
       if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path);
+      db = new Database(path, { timeout: this.commandTimeout || FOREVER });
       owned = true;
       // WAL lets reads go on while a write commits; NORMAL sync keeps every committed session
       // across a process crash (only a power cut may lose the last few).
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
+    } else if (this.options.commandTimeout !== undefined) {
+      db.pragma(`busy_timeout = ${this.commandTimeout || FOREVER}`);
     }
-    return new SQLiteBackend(db, owned, this.tableName, this.indexesUsers);
+    const governed = owned || this.options.commandTimeout !== undefined;
+    return new SQLiteBackend(db, owned, governed, this.tableName, this.indexesUsers);
   }
 }
 
@@ -58,14 +85,67 @@ class SQLiteBackend implements SqlBackend {
   private readonly users: string;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
 
+  /** The busy timeout statements wait for a locked file, in milliseconds. */
+  private readonly busyTimeout: number;
+  /**
+   * Set when a statement waited out the whole busy timeout: until a write gets through, the
+   * next statements try the lock once instead of waiting again, since each wait blocks the
+   * process (and so every other request) for the whole timeout.
+   */
+  private locked = false;
+  private readonly writeFiled: (sid: string, text: string, expires: number, user: string) => void;
+  private readonly writeIfFiled: (sid: string, version: string, text: string, expires: number, now: number, user: string) => boolean;
+
   constructor(
     private readonly db: BetterSqlite3.Database,
     private readonly owned: boolean,
+    /** Whether the store set the busy timeout (and may lower it while the file stays locked). */
+    private readonly governed: boolean,
     private readonly tableName: string,
     private readonly indexesUsers: boolean,
   ) {
     this.table = quoteIdentifier(tableName, '"');
     this.users = quoteIdentifier(`${tableName}_users`, '"');
+    this.busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
+    // A row and its user index entry in one transaction, so one is never written without the other.
+    this.writeFiled = db.transaction((sid, text, expires, user) => {
+      this.upsert(sid, text, expires);
+      this.fileUser(sid, user);
+    }).immediate;
+    this.writeIfFiled = db.transaction((sid, version, text, expires, now, user) => {
+      if (!this.update(sid, version, text, expires, now)) return false;
+      this.fileUser(sid, user);
+      return true;
+    }).immediate;
+  }
+
+  /**
+   * Runs statements, telling a file that stayed locked (SQLITE_BUSY) from other failures: it
+   * is the deadline passing, a StoreTimeoutError. A statement that fails so changed nothing.
+   */
+  private guarded<T>(writes: boolean, work: () => T): T {
+    let result: T;
+    try {
+      result = work();
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw err;
+      const ms = this.busyTimeout === FOREVER ? 0 : this.busyTimeout;
+      const waited = !this.locked;
+      if (this.governed && !this.locked) {
+        this.locked = true;
+        this.db.pragma('busy_timeout = 0');
+      }
+      throw new StoreTimeoutError('SQLiteStore', ms, waited
+        ? `SQLiteStore: the database file stayed locked by another connection for ${ms} ms (commandTimeout)`
+        : `SQLiteStore: the database file is still locked by another connection (it stayed locked for ${ms} ms before)`,
+      { cause: err });
+    }
+    if (writes && this.locked) {
+      this.locked = false;
+      this.db.pragma(`busy_timeout = ${this.busyTimeout}`);
+    }
+    return result;
   }
 
   /** A statement, prepared on first use (so after the table exists) and then reused. */
@@ -78,7 +158,7 @@ class SQLiteBackend implements SqlBackend {
     return statement;
   }
 
-  async createSchema(): Promise<void> {
+  async createSchema(_d: Deadline): Promise<void> {
     const t = this.tableName;
     let ddl =
       `CREATE TABLE IF NOT EXISTS ${this.table} (sid TEXT NOT NULL PRIMARY KEY, sess TEXT NOT NULL, expire INTEGER NOT NULL);
@@ -89,68 +169,78 @@ class SQLiteBackend implements SqlBackend {
        CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${t}_users_sid`, '"')} ON ${this.users} (sid);`;
     }
     // One transaction: a second process creating the same tables waits (busy timeout), then finds them.
-    this.db.transaction(() => this.db.exec(ddl)).immediate();
+    this.guarded(true, () => this.db.transaction(() => this.db.exec(ddl)).immediate());
   }
 
-  async read(sid: string, now: number): Promise<StoredRow | null> {
-    const row = this.sql(`SELECT sess AS text, expire AS expires FROM ${this.table} WHERE sid = ? AND expire > ?`)
-      .get(sid, now) as StoredRow | undefined;
+  async read(_d: Deadline, sid: string, now: number): Promise<StoredRow | null> {
+    const row = this.guarded(false, () =>
+      this.sql(`SELECT sess AS text, expire AS expires FROM ${this.table} WHERE sid = ? AND expire > ?`).get(sid, now)) as StoredRow | undefined;
     return row ?? null;
   }
 
-  async readAll(now: number): Promise<Array<StoredRow & { sid: string }>> {
-    return this.sql(`SELECT sid, sess AS text, expire AS expires FROM ${this.table} WHERE expire > ?`)
-      .all(now) as Array<StoredRow & { sid: string }>;
+  async readAll(_d: Deadline, now: number): Promise<Array<StoredRow & { sid: string }>> {
+    return this.guarded(false, () =>
+      this.sql(`SELECT sid, sess AS text, expire AS expires FROM ${this.table} WHERE expire > ?`).all(now)) as Array<StoredRow & { sid: string }>;
   }
 
-  async ids(now: number): Promise<string[]> {
-    return this.sql(`SELECT sid FROM ${this.table} WHERE expire > ?`).pluck().all(now) as string[];
+  async ids(_d: Deadline, now: number): Promise<string[]> {
+    return this.guarded(false, () => this.sql(`SELECT sid FROM ${this.table} WHERE expire > ?`).pluck().all(now)) as string[];
   }
 
-  async count(now: number): Promise<number> {
-    return this.sql(`SELECT count(*) FROM ${this.table} WHERE expire > ?`).pluck().get(now) as number;
+  async count(_d: Deadline, now: number): Promise<number> {
+    return this.guarded(false, () => this.sql(`SELECT count(*) FROM ${this.table} WHERE expire > ?`).pluck().get(now)) as number;
   }
 
-  private fileUser(sid: string, user: string | undefined): void {
-    if (user !== undefined && this.indexesUsers) {
-      this.sql(`INSERT OR IGNORE INTO ${this.users} (user_id, sid) VALUES (?, ?)`).run(user, sid);
-    }
+  private fileUser(sid: string, user: string): void {
+    this.sql(`INSERT OR IGNORE INTO ${this.users} (user_id, sid) VALUES (?, ?)`).run(user, sid);
   }
 
-  async write(sid: string, text: string, expires: number, user: string | undefined): Promise<void> {
+  private upsert(sid: string, text: string, expires: number): void {
     this.sql(
       `INSERT INTO ${this.table} (sid, sess, expire) VALUES (?, ?, ?)
        ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expire = excluded.expire`,
     ).run(sid, text, expires);
-    this.fileUser(sid, user);
   }
 
-  async writeIf(sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean> {
-    const { changes } = this.sql(`UPDATE ${this.table} SET sess = ?, expire = ? WHERE sid = ? AND sess = ? AND expire > ?`)
-      .run(text, expires, sid, version, now);
-    if (changes === 0) return false;
-    this.fileUser(sid, user);
-    return true;
+  private update(sid: string, version: string, text: string, expires: number, now: number): boolean {
+    return this.sql(`UPDATE ${this.table} SET sess = ?, expire = ? WHERE sid = ? AND sess = ? AND expire > ?`)
+      .run(text, expires, sid, version, now).changes > 0;
   }
 
-  async renew(sid: string, expires: number, now: number): Promise<void> {
-    this.sql(`UPDATE ${this.table} SET expire = ? WHERE sid = ? AND expire > ?`).run(expires, sid, now);
+  async write(_d: Deadline, sid: string, text: string, expires: number, user: string | undefined): Promise<void> {
+    this.guarded(true, () => {
+      if (user !== undefined && this.indexesUsers) this.writeFiled(sid, text, expires, user);
+      else this.upsert(sid, text, expires);
+    });
   }
 
-  async remove(sid: string): Promise<void> {
-    this.sql(`DELETE FROM ${this.table} WHERE sid = ?`).run(sid);
-    if (this.indexesUsers) this.sql(`DELETE FROM ${this.users} WHERE sid = ?`).run(sid);
+  async writeIf(_d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean> {
+    return this.guarded(true, () =>
+      user !== undefined && this.indexesUsers
+        ? this.writeIfFiled(sid, version, text, expires, now, user)
+        : this.update(sid, version, text, expires, now));
   }
 
-  async removeAll(): Promise<void> {
-    this.db.transaction(() => {
+  async renew(_d: Deadline, sid: string, expires: number, now: number): Promise<void> {
+    this.guarded(true, () => this.sql(`UPDATE ${this.table} SET expire = ? WHERE sid = ? AND expire > ?`).run(expires, sid, now));
+  }
+
+  async remove(_d: Deadline, sid: string): Promise<void> {
+    this.guarded(true, () => {
+      this.sql(`DELETE FROM ${this.table} WHERE sid = ?`).run(sid);
+      if (this.indexesUsers) this.sql(`DELETE FROM ${this.users} WHERE sid = ?`).run(sid);
+    });
+  }
+
+  async removeAll(_d: Deadline): Promise<void> {
+    this.guarded(true, () => this.db.transaction(() => {
       this.sql(`DELETE FROM ${this.table}`).run();
       if (this.indexesUsers) this.sql(`DELETE FROM ${this.users}`).run();
-    })();
+    })());
   }
 
-  async pruneBatch(now: number, limit: number): Promise<number> {
-    return this.db.transaction(() => {
+  async pruneBatch(_d: Deadline, now: number, limit: number): Promise<number> {
+    return this.guarded(true, () => this.db.transaction(() => {
       const sids = this.sql(
         `DELETE FROM ${this.table} WHERE sid IN (SELECT sid FROM ${this.table} WHERE expire <= ? LIMIT ?) RETURNING sid`,
       ).pluck().all(now, limit) as string[];
@@ -159,21 +249,21 @@ class SQLiteBackend implements SqlBackend {
         for (const sid of sids) unfile.run(sid);
       }
       return sids.length;
-    })();
+    })());
   }
 
-  async userMembers(user: string): Promise<string[]> {
-    return this.sql(`SELECT sid FROM ${this.users} WHERE user_id = ?`).pluck().all(user) as string[];
+  async userMembers(_d: Deadline, user: string): Promise<string[]> {
+    return this.guarded(false, () => this.sql(`SELECT sid FROM ${this.users} WHERE user_id = ?`).pluck().all(user)) as string[];
   }
 
-  async userRemove(user: string, sids: string[]): Promise<void> {
+  async userRemove(_d: Deadline, user: string, sids: string[]): Promise<void> {
     const unfile = this.sql(`DELETE FROM ${this.users} WHERE user_id = ? AND sid = ?`);
-    this.db.transaction(() => {
+    this.guarded(true, () => this.db.transaction(() => {
       for (const sid of sids) unfile.run(user, sid);
-    })();
+    })());
   }
 
-  async end(): Promise<void> {
+  async end(_d: Deadline): Promise<void> {
     if (this.owned) this.db.close();
   }
 }
