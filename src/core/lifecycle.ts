@@ -10,14 +10,25 @@ import { ChangeTracker } from './tracker.js';
 export interface SessionResponse {
   /** True once the head has gone out: no cookie can be set any more. */
   readonly headersSent: boolean;
+  /** The status the handler gave the response. */
+  readonly statusCode: number;
   /** Sets this session's Set-Cookie values, replacing any it set before on this response. */
   setCookies(headers: string[]): void;
 }
 
+/**
+ * What `finish` holds back of the response while the store answers: nothing (`false`); only its
+ * last bytes (`'end'`, for what the handler did not change: a touch, an untouched new session, a
+ * resave), written with the error reported afterwards, as express-session does; or all of it,
+ * head included (`'all'`), for a change the handler made, so that a store that fails it turns the
+ * response into the app's error response: an answer means the change was kept.
+ */
+export type Hold = false | 'end' | 'all';
+
 /** What a front drives, for one request: see {@link RequestLifecycle}. */
 export interface RequestSession {
   open(done: (err?: unknown) => void): void;
-  finish(done: Callback): boolean;
+  finish(done: Callback): Hold;
   sendCookies(): void;
 }
 
@@ -52,11 +63,11 @@ export abstract class RequestLifecycle<F> implements SessionLifecycle, RequestSe
   /** Finds the session the request's cookie names, or makes a new one; `done` once req.session is set. */
   abstract open(done: (err?: unknown) => void): void;
   /**
-   * The handler is done: persists what the session calls for. Returns true when it waits for
-   * a store, which then calls `done` (the front holds the response until then); false when
-   * nothing is left to wait for. May throw when the session cannot be kept (a seal too large).
+   * The handler is done: persists what the session calls for, and says what of the response to
+   * hold until the store calls `done` (see {@link Hold}). May throw when the session cannot be
+   * kept (a seal too large): then nothing of this response may go out.
    */
-  abstract finish(done: Callback): boolean;
+  abstract finish(done: Callback): Hold;
   /** The response head is going out: sets the session's cookie when it calls for one. */
   abstract sendCookies(): void;
 

@@ -28,6 +28,13 @@ export interface SessionOptions {
   unset?: 'destroy' | 'keep';
   /** Seconds: an unmodified session is touched in its store at most once per this period. Default 0 (every request). */
   touchAfter?: number;
+  /**
+   * Whether a response waits, head included, for the store to take the session change its
+   * handler made (a write, a login, `regenerate()`, `destroy()`, `unset: 'destroy'`), and becomes
+   * the app's error response (through `next(err)`) when the store fails. `false`: as
+   * express-session, the response goes out and the error reaches `next(err)` afterwards. Default true.
+   */
+  answerAfterSave?: boolean;
 }
 
 const SAME_SITE = [true, false, 'lax', 'strict', 'none', 'auto'];
@@ -67,7 +74,7 @@ export function validateOptions(options: SessionOptions): SessionOptions {
   if (o.unset && o.unset !== 'destroy' && o.unset !== 'keep') {
     throw new TypeError('unset option must be "destroy" or "keep"');
   }
-  for (const key of ['resave', 'rolling', 'saveUninitialized', 'proxy']) checkBoolean(o, key);
+  for (const key of ['resave', 'rolling', 'saveUninitialized', 'proxy', 'answerAfterSave']) checkBoolean(o, key);
   for (const key of ['name', 'key']) {
     const value = o[key];
     if (value && (typeof value !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value))) {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
 import onHeaders from 'on-headers';
 import type { Callback } from '../core/callback.js';
-import type { RequestSession, SessionResponse } from '../core/lifecycle.js';
+import type { Hold, RequestSession, SessionResponse } from '../core/lifecycle.js';
 import { validateOptions, type SessionOptions } from '../core/options.js';
 import { generateSessionId } from '../core/ids.js';
 import { sessionCookieOptions, type Next, type SessionRequest } from '../core/request.js';
@@ -41,6 +41,7 @@ export function session(options?: SessionOptions | null): SessionMiddleware {
     policy: { saveUninitialized: opts.saveUninitialized ?? true, rolling: Boolean(opts.rolling) },
     unsetDestroy: opts.unset === 'destroy',
     touchAfterMs: (opts.touchAfter ?? 0) * 1000,
+    answerAfterSave: opts.answerAfterSave ?? true,
   };
   const keys = toKeys(opts.secret);
 
@@ -102,6 +103,9 @@ export function expressResponse(res: ServerResponse): SessionResponse {
     get headersSent() {
       return res.headersSent;
     },
+    get statusCode() {
+      return res.statusCode;
+    },
     setCookies(headers) {
       if (headers.length === 0 && mine.length === 0) return;
       const prev = res.getHeader('Set-Cookie');
@@ -124,6 +128,10 @@ class HeldEnd {
   private ended = false;
   /** What end() was called with, written once the store answers. */
   private last: { chunk: unknown; encoding: BufferEncoding | undefined } = { chunk: undefined, encoding: undefined };
+  /** The whole response is held, head included, and a failed store answer becomes the error response. */
+  private heldAll = false;
+  /** null while finish() runs: a store answering within it is kept here until finish() returns. */
+  private early: { err: unknown } | null | undefined = undefined;
   /** Nothing of the held end is written yet; `result` is what end() returns. */
   private nothingWritten = true;
   private result: unknown;
@@ -147,25 +155,51 @@ class HeldEnd {
     if (this.ended) return false;
     this.ended = true;
     this.last = { chunk, encoding };
-    let waits: boolean;
+    let hold: Hold;
+    this.early = null;
     try {
-      waits = this.life.finish(this.stored);
+      hold = this.life.finish(this.stored);
     } catch (err) {
-      // The session cannot be kept (a seal too large): this response is not sent, and the app's
-      // error handler answers instead, through the response's own end.
-      res.end = this.realEnd as Res['end'];
-      setImmediate(this.next, err);
+      // The session cannot be kept (a seal too large): this response is not sent.
+      this.answerWithError(err);
       return res;
     }
-    if (!waits) return this.realEnd.call(res, chunk, encoding);
-    return this.writeTop();
+    const early = this.early as { err: unknown } | null;
+    this.early = undefined;
+    if (hold === false) return this.realEnd.call(res, chunk, encoding);
+    // Nothing goes out before the store answers, so the status can still become an error.
+    this.heldAll = hold === 'all' && !res.headersSent;
+    if (early) this.stored(early.err);
+    else if (this.heldAll) this.result = true;
+    else return this.writeTop();
+    return this.result;
   }
 
   /** The store answered (a save, touch or destroy at the end): the held end is written. */
   private readonly stored: Callback = (err) => {
-    if (err) setImmediate(this.next, err);
+    if (this.early === null) {
+      // Answered during finish(), before it said what it holds: handled once it has.
+      this.early = { err };
+      return;
+    }
+    if (err) {
+      if (this.heldAll && !this.res.headersSent) {
+        this.answerWithError(err);
+        return;
+      }
+      setImmediate(this.next, err);
+    }
     this.writeEnd();
   };
+
+  /**
+   * What the handler wrote is dropped, and the app's error handler answers instead, through the
+   * response's own end.
+   */
+  private answerWithError(err: unknown): void {
+    this.res.end = this.realEnd as Res['end'];
+    setImmediate(this.next, err);
+  }
 
   /** Writes the head and all of the body but what `writeEnd` writes; returns what end() returns. */
   private writeTop(): unknown {

@@ -4,7 +4,7 @@ import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from '../co
 import type { CookieOptions } from '../core/cookie.js';
 import { debug } from '../core/debug.js';
 import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from '../core/decide.js';
-import { RequestLifecycle, type SessionResponse } from '../core/lifecycle.js';
+import { RequestLifecycle, type Hold, type SessionResponse } from '../core/lifecycle.js';
 import type { CookieSetting, RequestFunction, SessionRequest } from '../core/request.js';
 import type { Session } from '../core/session.js';
 import { sign } from '../core/signature.js';
@@ -26,6 +26,8 @@ export interface StoreSettings {
   policy: Policy;
   unsetDestroy: boolean;
   touchAfterMs: number;
+  /** A change the handler made is answered only once the store took it (see `Hold`). */
+  answerAfterSave: boolean;
 }
 
 /**
@@ -116,6 +118,10 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
   private readonly atomic: AtomicStore | undefined;
   /** The session's expiry was renewed for this response (once, at the end or at the head). */
   private touched = false;
+  /** Changes the handler asked for during the request (save, regenerate, destroy): the response waits for them. */
+  private asked: Promise<void>[] | undefined = undefined;
+  /** A change the response waited for failed: the error response that follows carries no session cookie. */
+  private unsaved = false;
   /** The session and its state as measured by finish(), for the Set-Cookie decision that follows. */
   private ending: { session: Session; state: SessionState } | undefined = undefined;
 
@@ -234,11 +240,27 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
     this.version.reset();
   }
 
-  finish(done: Callback): boolean {
+  finish(done: Callback): Hold {
+    const asked = this.asked;
+    if (!asked) return this.persist(done);
+    this.asked = undefined;
+    // What the handler asked for may still be under way, or may have failed without the handler
+    // looking: the response waits for it, then for what the end of the request persists.
+    Promise.all(asked).then(
+      () => {
+        if (this.persist(done) === false) done();
+      },
+      (err) => this.fail(err, done),
+    );
+    return 'all';
+  }
+
+  /** Saves, touches or destroys what the end of the request calls for; see `Hold` for what it holds. */
+  private persist(done: Callback): Hold {
     const { req, settings } = this;
     if (req.sessionID && settings.unsetDestroy && req.session == null) {
-      settings.store.destroy(req.sessionID, done);
-      return true;
+      settings.store.destroy(req.sessionID, this.confirmed(done));
+      return this.holdForChange();
     }
     const sess = this.current();
     if (!sess) return false;
@@ -247,18 +269,67 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
     const state = this.state(sess, now);
     this.ending = { session: sess, state };
     if (shouldSave(state, settings.policy)) {
-      this.saveWith(sess, now, done);
-      return true;
+      // A save of what the handler changed is confirmed; a resave, or a new session nobody
+      // wrote to (saveUninitialized), is kept as express-session keeps it: answered regardless.
+      if (state.modified) {
+        this.saveWith(sess, now, this.confirmed(done));
+        return this.holdForChange();
+      }
+      this.saveWith(sess, now, this.reported(done));
+      return 'end';
     }
     if (settings.storeCanTouch && shouldTouch(state, settings.policy) && this.touchIsDue(sess)) {
-      settings.store.touch!(req.sessionID!, sess as unknown as SessionRecord, done);
-      return true;
+      settings.store.touch!(req.sessionID!, sess as unknown as SessionRecord, this.reported(done));
+      return 'end';
     }
     return false;
   }
 
+  private holdForChange(): Hold {
+    return this.settings.answerAfterSave ? 'all' : 'end';
+  }
+
+  /** The store's answer to a change the response waits for: a failure becomes the response. */
+  private confirmed(done: Callback): Callback {
+    if (!this.settings.answerAfterSave) return this.reported(done);
+    return (err) => (err ? this.fail(err, done) : done());
+  }
+
+  /** The store's answer to what the response need not wait for: a failure is reported after it. */
+  private reported(done: Callback): Callback {
+    return (err) => {
+      if (err) this.report(err);
+      done();
+    };
+  }
+
+  /**
+   * A change was not stored. Unless the handler already answered with an error of its own, the
+   * front makes this the response (through the app's error handler), without the session cookie.
+   */
+  private fail(err: unknown, done: Callback): void {
+    debug('session %s: a change was not stored (%s)', this.req.sessionID, (err as Error)?.message);
+    if (this.res.statusCode >= 400) {
+      this.report(err);
+      done();
+      return;
+    }
+    this.unsaved = true;
+    done(err);
+  }
+
+  /** Records a change the handler asked for, so that the response waits for it. */
+  private track(change: Promise<void>): Promise<void> {
+    if (this.settings.answerAfterSave) {
+      (this.asked ??= []).push(change);
+      change.catch(noop);
+    }
+    return change;
+  }
+
   sendCookies(): void {
     const { req, settings } = this;
+    if (this.unsaved) return;
     const sess = this.current();
     if (!sess) return;
     if (typeof req.sessionID !== 'string') return;
@@ -291,7 +362,7 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
   // What req.session's methods do during this request.
 
   save(sess: Session): Promise<void> {
-    return call<void>((cb) => this.saveWith(sess, snapshot(sess), cb));
+    return this.track(call<void>((cb) => this.saveWith(sess, snapshot(sess), cb)));
   }
 
   /** Saves the session whole, as express-session does, or as a delta when the store is atomic. */
@@ -357,15 +428,15 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
   /** Destroys the stored session, then makes a new one; a failed destroy is reported after. */
   regenerate(_sess: Session): Promise<void> {
     const { req, settings } = this;
-    return call<void>((cb) =>
+    return this.track(call<void>((cb) =>
       settings.store.destroy(req.sessionID!, (destroyErr) => {
         this.generate(true, (err) => cb(destroyErr ?? err));
       }),
-    );
+    ));
   }
 
   destroy(sess: Session): Promise<void> {
     delete this.req.session;
-    return call<void>((cb) => this.settings.store.destroy(sess.id, cb));
+    return this.track(call<void>((cb) => this.settings.store.destroy(sess.id, cb)));
   }
 }

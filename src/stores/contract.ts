@@ -22,9 +22,11 @@ export interface Store extends EventEmitter {
   // One loose signature per method, so that a callback-only store (as written for
   // express-session) and a store with Promise overloads both type-check as subclasses.
   get(sid: string, callback?: Callback<any>): any;
-  set(sid: string, session: SessionRecord, callback?: Callback): any;
+  // A session as stores typed for express-session take it (its SessionData, whose cookie is a
+  // live Cookie) as well as a stored record.
+  set(sid: string, session: any, callback?: Callback): any;
   destroy(sid: string, callback?: Callback): any;
-  touch?(sid: string, session: SessionRecord, callback?: Callback): any;
+  touch?(sid: string, session: any, callback?: Callback): any;
   all?(callback?: Callback<any>): any;
   length?(callback?: Callback<number>): any;
   clear?(callback?: Callback): any;

@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+// Named through import(): a default import of better-sqlite3's `export =` types would need
+// esModuleInterop in every CommonJS app that reads these declarations.
+type Database = import('better-sqlite3').Database;
+type Statement = import('better-sqlite3').Statement;
 import { StoreTimeoutError } from '../../errors.js';
 import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
 import { UNBOUNDED, type Deadline } from './deadline.js';
@@ -15,7 +18,7 @@ export interface SQLiteStoreOptions extends SqlStoreOptions {
   /** The database file, opened (and created, with its directory) by the store; closed by `close()`. */
   path?: string;
   /** An open better-sqlite3 Database; it stays open when the store closes. */
-  db?: BetterSqlite3.Database;
+  db?: Database;
   /** The session table. Default `sessions`; the user index, if any, is `<tableName>_users`. */
   tableName?: string;
   /**
@@ -83,7 +86,7 @@ export class SQLiteStore extends SqlStore {
 class SQLiteBackend implements SqlBackend {
   private readonly table: string;
   private readonly users: string;
-  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  private readonly statements = new Map<string, Statement>();
 
   /** The busy timeout statements wait for a locked file, in milliseconds. */
   private readonly busyTimeout: number;
@@ -97,7 +100,7 @@ class SQLiteBackend implements SqlBackend {
   private readonly writeIfFiled: (sid: string, version: string, text: string, expires: number, now: number, user: string) => boolean;
 
   constructor(
-    private readonly db: BetterSqlite3.Database,
+    private readonly db: Database,
     private readonly owned: boolean,
     /** Whether the store set the busy timeout (and may lower it while the file stays locked). */
     private readonly governed: boolean,
@@ -149,7 +152,7 @@ class SQLiteBackend implements SqlBackend {
   }
 
   /** A statement, prepared on first use (so after the table exists) and then reused. */
-  private sql(text: string): BetterSqlite3.Statement {
+  private sql(text: string): Statement {
     let statement = this.statements.get(text);
     if (!statement) {
       statement = this.db.prepare(text);
