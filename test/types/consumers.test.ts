@@ -10,8 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -221,6 +220,59 @@ const store: session.Store = new session.MemoryStore();
 export const used = [handlers, store, RedisStore, cookieSession({ secret: 'x'.repeat(32) })];
 `;
 
+// An app written for express-session and its DefinitelyTyped types, in both module systems.
+// Swapping the import is not enough: the SessionData augmentation names the module, so it
+// names sessionkit too (`from` is what the migration edits).
+const expressSessionApp = (from: string, head: string) => `${head}
+import type { SessionData, SessionOptions, CookieOptions } from 'sessionkit';
+
+declare module '${from}' {
+  interface SessionData {
+    userId: string;
+    views: number;
+  }
+}
+
+class FileStore extends session.Store {
+  get(sid: string, callback: (err: any, session?: SessionData | null) => void): void {
+    callback(null, sid ? null : undefined);
+  }
+  set(_sid: string, _session: unknown, callback?: (err?: any) => void): void {
+    callback?.();
+  }
+  destroy(_sid: string, callback?: (err?: any) => void): void {
+    callback?.();
+  }
+}
+
+const cookie: CookieOptions = { maxAge: 3_600_000, sameSite: 'lax', secure: 'auto' };
+const options: SessionOptions = { secret: 'keyboard cat', resave: false, saveUninitialized: false, store: new FileStore(), cookie };
+const app = express();
+app.use(session(options));
+app.use(session({ secret: 'keyboard cat', store: new session.MemoryStore() }));
+
+app.post('/login', (req, res, next) => {
+  req.session.regenerate((err) => {
+    if (err) return next(err);
+    req.session.userId = 'alice';
+    req.session.save((err) => (err ? next(err) : res.redirect('/')));
+  });
+});
+app.get('/', (req, res) => {
+  req.session.views = (req.session.views ?? 0) + 1;
+  req.session.cookie.maxAge = 60_000;
+  const data: Partial<SessionData> = { userId: req.session.userId, views: req.session.views };
+  res.json({ data, id: req.session.id, sid: req.sessionID });
+});
+app.post('/logout', (req, res, next) => {
+  req.session.destroy((err) => (err ? next(err) : res.redirect('/')));
+});
+`;
+const expressSessionEs = `import express from 'express';
+import session from 'sessionkit';`;
+const expressSessionCjs = `import express = require('express');
+import session = require('sessionkit');`;
+
 interface Consumer {
   /** The consumer's package.json `type`. */
   type: 'module' | 'commonjs';
@@ -268,6 +320,20 @@ const consumers: Record<string, Consumer> = {
   },
 };
 
+// The same app with only the import swapped, and with the one edit the migration takes.
+const migrations: Record<string, Consumer> = {
+  'ES module (nodenext)': {
+    type: 'module',
+    compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext' },
+    files: { 'app.ts': '' },
+  },
+  'CommonJS (node10)': {
+    type: 'commonjs',
+    compilerOptions: { ...strict, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true },
+    files: { 'app.ts': '' },
+  },
+};
+
 function writeProject(name: string, consumer: Consumer): string {
   const project = join(dir, name.replace(/\W+/g, '-'));
   mkdirSync(project);
@@ -301,12 +367,21 @@ describe('compiles with skipLibCheck off', () => {
   }
 });
 
-it('require(sessionkit) holds every value the ES entry exports', async () => {
-  const require = createRequire(join(dir, 'index.js'));
-  const cjs = require('sessionkit');
-  const esm = await import(pathToFileURL(join(installed, 'dist', 'index.js')).href);
-  const missing = Object.keys(esm).filter((name) => name !== 'default' && typeof cjs[name] !== typeof esm[name]);
-  expect(missing).toEqual([]);
-  expect(typeof cjs).toBe('function');
-  expect(dirname(require.resolve('sessionkit'))).toBe(join(installed, 'dist'));
+describe('an express-session app', () => {
+  for (const [name, consumer] of Object.entries(migrations)) {
+    const head = consumer.type === 'module' ? expressSessionEs : expressSessionCjs;
+    it(`${name}: with only the import swapped, its SessionData augmentation does not apply`, async () => {
+      const app = expressSessionApp('express-session', head);
+      const result = await tsc(writeProject(`swapped ${name}`, { ...consumer, files: { 'app.ts': app } }));
+      expect(result.out).toContain("error TS2664: Invalid module name in augmentation, module 'express-session' cannot be found.");
+      expect(result.out).toContain("error TS2339: Property 'userId' does not exist");
+      expect(result.code).not.toBe(0);
+    }, 120_000);
+    it(`${name}: compiles once the augmentation names sessionkit`, async () => {
+      const app = expressSessionApp('sessionkit', head);
+      const result = await tsc(writeProject(`migrated ${name}`, { ...consumer, files: { 'app.ts': app } }));
+      expect(result.out).toBe('');
+      expect(result.code).toBe(0);
+    }, 120_000);
+  }
 });
