@@ -10,7 +10,8 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -287,6 +288,12 @@ const consumers: Record<string, Consumer> = {
     compilerOptions: { ...strict, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true },
     files: { 'app.ts': cjsHead + body, 'interop.ts': esInteropFile },
   },
+  // Without esModuleInterop, a declaration that default-imports an `export =` module is an error.
+  'node10 (module commonjs), without esModuleInterop': {
+    type: 'commonjs',
+    compilerOptions: { ...strict, module: 'commonjs', moduleResolution: 'node10' },
+    files: { 'app.ts': cjsHead + body },
+  },
   'node16, ES module': {
     type: 'module',
     compilerOptions: { ...strict, module: 'node16', moduleResolution: 'node16' },
@@ -383,5 +390,17 @@ describe('an express-session app', () => {
       expect(result.out).toBe('');
       expect(result.code).toBe(0);
     }, 120_000);
+  }
+});
+
+it('require() of each public module holds every value its ES module exports, as the declarations say', async () => {
+  const require = createRequire(join(dir, 'index.js'));
+  expect(dirname(require.resolve('sessionkit'))).toBe(join(installed, 'dist'));
+  expect(typeof require('sessionkit')).toBe('function');
+  for (const [specifier, entry] of Object.values(modules)) {
+    const cjs = require(specifier);
+    const esm = await import(pathToFileURL(join(installed, 'dist', `${entry}.js`)).href);
+    const missing = Object.keys(esm).filter((name) => name !== 'default' && typeof cjs[name] !== typeof esm[name]);
+    expect(missing, `missing from require('${specifier}')`).toEqual([]);
   }
 });
