@@ -10,7 +10,7 @@
 // every value and every type the ES entry exports. Its `SessionData` is where a CommonJS
 // program's `declare module 'sessionkit'` lands; the ES SessionData is made to extend it (the one
 // change made to the ES declarations), so those keys reach `req.session` too.
-import { appendFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
@@ -95,13 +95,15 @@ export { ${all.map((e) => e.name).join(', ')} };
  */
 function linkSessionData() {
   if (!exportsOf('index').some((e) => e.name === 'SessionData')) throw new Error('index.d.ts exports no SessionData');
-  appendFileSync(join(dist, 'index.d.ts'), `
+  const link = `
 // What a CommonJS program declares in SessionData (declare module 'sessionkit') types req.session too.
 type CommonJSSessionData = import('./index.cjs').SessionData;
 declare module './index.js' {
   interface SessionData extends CommonJSSessionData {}
 }
-`);
+`;
+  // Run twice on one build, the script leaves the link once.
+  if (!readFileSync(join(dist, 'index.d.ts'), 'utf8').endsWith(link)) appendFileSync(join(dist, 'index.d.ts'), link);
 }
 
 for (const name of entries) {
