@@ -5,4 +5,6 @@
 // written as an ES module cannot assign without the bundler warning about it.
 import session, * as api from './index.js';
 
-export default Object.assign(session, api);
+Object.assign(session, api);
+
+export default session;
