@@ -1,11 +1,10 @@
 import { parse as parseCookieHeader } from 'cookie';
-import type { Callback } from '../core/callback.js';
 import { sameSnapshot, snapshot, type Snapshot } from '../core/changes.js';
 import type { CookieOptions } from '../core/cookie.js';
 import { debug } from '../core/debug.js';
 import { shouldSave, shouldSetCookie, type Policy, type SessionState } from '../core/decide.js';
 import { generateSessionId } from '../core/ids.js';
-import { RequestLifecycle, type Hold, type SessionResponse } from '../core/lifecycle.js';
+import { RequestLifecycle, type Hold, type SessionResponse, type Stored } from '../core/lifecycle.js';
 import type { SessionRequest } from '../core/request.js';
 import type { Session } from '../core/session.js';
 import { HeadersSentError, SessionNotFoundError, SessionTooLargeError } from '../errors.js';
@@ -130,7 +129,7 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
     this.stored = undefined;
   }
 
-  finish(_done: Callback): Hold {
+  finish(_done: Stored): Hold {
     if (this.decided || this.res.headersSent) return false;
     this.decided = true;
     this.decide();

@@ -1,4 +1,3 @@
-import type { Callback } from './callback.js';
 import { Cookie, type CookieOptions } from './cookie.js';
 import type { SessionState } from './decide.js';
 import { isSecure, type SessionRequest } from './request.js';
@@ -25,10 +24,16 @@ export interface SessionResponse {
  */
 export type Hold = false | 'end' | 'all';
 
+/**
+ * The store's answer to what `finish` persisted. `whole`: nothing was persisted after all, or the
+ * store answered at once, so the response is written whole by its own end, as when nothing is held.
+ */
+export type Stored = (err?: unknown, whole?: boolean) => void;
+
 /** What a front drives, for one request: see {@link RequestLifecycle}. */
 export interface RequestSession {
   open(done: (err?: unknown) => void): void;
-  finish(done: Callback): Hold;
+  finish(done: Stored): Hold;
   sendCookies(): void;
 }
 
@@ -64,10 +69,10 @@ export abstract class RequestLifecycle<F> implements SessionLifecycle, RequestSe
   abstract open(done: (err?: unknown) => void): void;
   /**
    * The handler is done: persists what the session calls for, and says what of the response to
-   * hold until the store calls `done` (see {@link Hold}). May throw when the session cannot be
-   * kept (a seal too large): then nothing of this response may go out.
+   * hold until the store calls `done` (see {@link Hold} and {@link Stored}). May throw when the session cannot be kept (a seal too large):
+   * then nothing of this response may go out.
    */
-  abstract finish(done: Callback): Hold;
+  abstract finish(done: Stored): Hold;
   /** The response head is going out: sets the session's cookie when it calls for one. */
   abstract sendCookies(): void;
 

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
 import onHeaders from 'on-headers';
-import type { Callback } from '../core/callback.js';
-import type { Hold, RequestSession, SessionResponse } from '../core/lifecycle.js';
+import type { Hold, RequestSession, SessionResponse, Stored } from '../core/lifecycle.js';
 import { validateOptions, type SessionOptions } from '../core/options.js';
 import { generateSessionId } from '../core/ids.js';
 import { sessionCookieOptions, type Next, type SessionRequest } from '../core/request.js';
@@ -167,21 +166,32 @@ class HeldEnd {
     const early = this.early as { err: unknown } | null;
     this.early = undefined;
     if (hold === false) return this.realEnd.call(res, chunk, encoding);
-    // Nothing goes out before the store answers, so the status can still become an error.
-    this.heldAll = hold === 'all' && !res.headersSent;
-    if (early) this.stored(early.err);
-    else if (this.heldAll) this.result = true;
-    else return this.writeTop();
-    return this.result;
+    // Nothing goes out before the store answers, so the status can still become an error. A
+    // body that write() refuses (end(callback), as express-session treats it) is written now,
+    // so that it throws to the handler as there.
+    this.heldAll = hold === 'all' && !res.headersSent && (chunk == null || typeof chunk === 'string' || chunk instanceof Uint8Array);
+    if (early) {
+      // A store that answers at once: the whole response is written by the real end().
+      this.answer(early.err, false);
+      return this.result;
+    }
+    if (!this.heldAll) return this.writeTop();
+    this.result = true;
+    return true;
   }
 
   /** The store answered (a save, touch or destroy at the end): the held end is written. */
-  private readonly stored: Callback = (err) => {
+  private readonly stored: Stored = (err, whole) => {
     if (this.early === null) {
       // Answered during finish(), before it said what it holds: handled once it has.
       this.early = { err };
       return;
     }
+    // Written as when only the end was held, so the response is framed the same either way.
+    this.answer(err, this.heldAll && !whole);
+  };
+
+  private answer(err: unknown, writeTop: boolean): void {
     if (err) {
       if (this.heldAll && !this.res.headersSent) {
         this.answerWithError(err);
@@ -189,8 +199,9 @@ class HeldEnd {
       }
       setImmediate(this.next, err);
     }
+    if (writeTop && !this.res.headersSent) this.writeTop();
     this.writeEnd();
-  };
+  }
 
   /**
    * What the handler wrote is dropped, and the app's error handler answers instead, through the

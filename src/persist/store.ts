@@ -4,7 +4,7 @@ import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from '../co
 import type { CookieOptions } from '../core/cookie.js';
 import { debug } from '../core/debug.js';
 import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from '../core/decide.js';
-import { RequestLifecycle, type Hold, type SessionResponse } from '../core/lifecycle.js';
+import { RequestLifecycle, type Hold, type SessionResponse, type Stored } from '../core/lifecycle.js';
 import type { CookieSetting, RequestFunction, SessionRequest } from '../core/request.js';
 import type { Session } from '../core/session.js';
 import { sign } from '../core/signature.js';
@@ -47,9 +47,11 @@ const MAX_MERGE_ATTEMPTS = 64;
  */
 export function conditionalWrites(store: StoreContract): (() => AtomicStore | undefined) | undefined {
   if (!isAtomicStore(store)) return undefined;
-  let owner: object | null = store;
+  // The class that gives the conditional writes, not the instance: a wrapper put on the instance
+  // (around getVersioned as well as get) is the app's, however early it was put there.
+  let owner: object | null = Object.getPrototypeOf(store);
   while (owner && !Object.prototype.hasOwnProperty.call(owner, 'getVersioned')) owner = Object.getPrototypeOf(owner);
-  const own = owner as StoreContract;
+  const own = (owner ?? store) as StoreContract;
   const { get, set, destroy, touch } = own;
   return () =>
     store.get === get && store.set === set && store.destroy === destroy && store.touch === touch ? store : undefined;
@@ -74,6 +76,14 @@ function inTurn(store: object, id: string, save: () => Promise<void>): Promise<v
     if (queue.get(id) === settled) queue.delete(id);
   });
   return run;
+}
+
+/** A change the handler asked for (save, regenerate, destroy), and how it went so far. */
+interface Asked {
+  done: Promise<void>;
+  settled: boolean;
+  failed: boolean;
+  error: unknown;
 }
 
 /**
@@ -119,7 +129,7 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
   /** The session's expiry was renewed for this response (once, at the end or at the head). */
   private touched = false;
   /** Changes the handler asked for during the request (save, regenerate, destroy): the response waits for them. */
-  private asked: Promise<void>[] | undefined = undefined;
+  private asked: Asked[] | undefined = undefined;
   /** A change the response waited for failed: the error response that follows carries no session cookie. */
   private unsaved = false;
   /** The session and its state as measured by finish(), for the Set-Cookie decision that follows. */
@@ -240,23 +250,37 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
     this.version.reset();
   }
 
-  finish(done: Callback): Hold {
+  finish(done: Stored): Hold {
     const asked = this.asked;
-    if (!asked) return this.persist(done);
     this.asked = undefined;
-    // What the handler asked for may still be under way, or may have failed without the handler
-    // looking: the response waits for it, then for what the end of the request persists.
-    Promise.all(asked).then(
-      () => {
-        if (this.persist(done) === false) done();
-      },
-      (err) => this.fail(err, done),
-    );
-    return 'all';
+    if (asked) {
+      // What the handler asked for may have failed without the handler looking, or still be
+      // under way: the response is answered only once it was stored.
+      const failed = asked.find((change) => change.failed);
+      if (failed) {
+        this.fail(failed.error, done);
+        return 'all';
+      }
+      if (asked.some((change) => !change.settled)) {
+        Promise.all(asked.map((change) => change.done)).then(() => this.persistAfter(done), (err) => this.fail(err, done));
+        return 'all';
+      }
+    }
+    return this.persist(done);
+  }
+
+  /** persist(), once what the handler asked for is stored: the response was held whole meanwhile. */
+  private persistAfter(done: Stored): void {
+    let waiting = false;
+    let atOnce: [unknown] | undefined;
+    const hold = this.persist((err) => (waiting ? done(err) : (atOnce = [err])));
+    waiting = true;
+    if (hold === false) done(null, true);
+    else if (atOnce) done(atOnce[0], true);
   }
 
   /** Saves, touches or destroys what the end of the request calls for; see `Hold` for what it holds. */
-  private persist(done: Callback): Hold {
+  private persist(done: Stored): Hold {
     const { req, settings } = this;
     if (req.sessionID && settings.unsetDestroy && req.session == null) {
       settings.store.destroy(req.sessionID, this.confirmed(done));
@@ -290,13 +314,13 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
   }
 
   /** The store's answer to a change the response waits for: a failure becomes the response. */
-  private confirmed(done: Callback): Callback {
+  private confirmed(done: Stored): Callback {
     if (!this.settings.answerAfterSave) return this.reported(done);
     return (err) => (err ? this.fail(err, done) : done());
   }
 
   /** The store's answer to what the response need not wait for: a failure is reported after it. */
-  private reported(done: Callback): Callback {
+  private reported(done: Stored): Callback {
     return (err) => {
       if (err) this.report(err);
       done();
@@ -307,7 +331,7 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
    * A change was not stored. Unless the handler already answered with an error of its own, the
    * front makes this the response (through the app's error handler), without the session cookie.
    */
-  private fail(err: unknown, done: Callback): void {
+  private fail(err: unknown, done: Stored): void {
     debug('session %s: a change was not stored (%s)', this.req.sessionID, (err as Error)?.message);
     if (this.res.statusCode >= 400) {
       this.report(err);
@@ -321,8 +345,12 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
   /** Records a change the handler asked for, so that the response waits for it. */
   private track(change: Promise<void>): Promise<void> {
     if (this.settings.answerAfterSave) {
-      (this.asked ??= []).push(change);
-      change.catch(noop);
+      const asked: Asked = { done: change, settled: false, failed: false, error: undefined };
+      change.then(
+        () => void (asked.settled = true),
+        (err) => Object.assign(asked, { settled: true, failed: true, error: err }),
+      );
+      (this.asked ??= []).push(asked);
     }
     return change;
   }
