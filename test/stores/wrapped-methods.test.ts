@@ -22,7 +22,11 @@ async function differential(
   kind: Kind,
   tag: string,
   flow: (visitor: Visitor, store: any, calls: Call[]) => Promise<void>,
-  { prepare = () => {}, extend }: { prepare?: (store: any, calls: Call[]) => void; extend?: (calls: Call[]) => Extend } = {},
+  { prepare = () => {}, extend, options = {} }: {
+    prepare?: (store: any, calls: Call[]) => void;
+    extend?: (calls: Call[]) => Extend;
+    options?: object;
+  } = {},
 ): Promise<Record<string, Run>> {
   const runs: Record<string, Run> = {};
   for (const { name, session } of middlewares) {
@@ -30,7 +34,7 @@ async function differential(
     const opened = await kind.open(`${tag}${name === 'sessionkit' ? 'k' : 'e'}`, extend?.(calls));
     try {
       prepare(opened.store, calls);
-      const visitor = new Visitor(flowApp(session({ ...sessionOptions, store: opened.store })));
+      const visitor = new Visitor(flowApp(session({ ...sessionOptions, ...options, store: opened.store })));
       await flow(visitor, opened.store, calls);
       runs[name] = { calls: normalised(calls), seen: visitor.seen };
     } finally {
@@ -100,6 +104,41 @@ describe.each(kinds)('$name: wrapped and replaced methods, as under express-sess
       'get #1',
       'destroy #1',
       'get #1',
+    ]);
+    expectSame(runs);
+  });
+
+  it.each([
+    { resave: true },
+    { rolling: true },
+    { saveUninitialized: true },
+    { resave: true, rolling: true, saveUninitialized: true },
+  ])('all four wrapped see the same calls with %o, from a first visit without a cookie', async (options) => {
+    const runs = await differential(kind, 'opt', async (visitor) => {
+      await visitor.go('get', '/page');
+      await loginFlow(visitor);
+    }, { ...wrapping(['get', 'set', 'destroy', 'touch']), options });
+    if ('resave' in options) expect(count(runs['express-session']!.calls, 'set')).toBeGreaterThan(2);
+    expectSame(runs);
+  });
+
+  it('save() and reload() called by the app, with get and set wrapped, make the same calls', async () => {
+    const runs = await differential(kind, 'sr', async (visitor) => {
+      await visitor.go('post', '/login');
+      await visitor.go('post', '/save-then-write');
+      await visitor.go('get', '/reload');
+      await visitor.go('post', '/save-then-write');
+    }, wrapping(['get', 'set']));
+    expect(runs['express-session']!.calls).toEqual([
+      'set #0 {"user":"alice"}',
+      'get #0',
+      'set #0 {"user":"alice","n":1}',
+      'set #0 {"user":"alice","n":1,"saved":true}',
+      'get #0',
+      'get #0',
+      'get #0',
+      // `saved` was already true: the end of the request has nothing more to save.
+      'set #0 {"user":"alice","n":2,"saved":true}',
     ]);
     expectSame(runs);
   });

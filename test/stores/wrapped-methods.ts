@@ -225,6 +225,18 @@ export function flowApp(middleware: any) {
     res.json(shown(req));
   });
   app.get('/read', (req, res) => res.json(shown(req)));
+  // save() called by the app, as passport does, then one more change for the end of the request.
+  app.post('/save-then-write', (req, res, next) => {
+    (req.session as any).n = ((req.session as any).n ?? 0) + 1;
+    req.session.save((err) => {
+      if (err) return next(err);
+      (req.session as any).saved = true;
+      res.json(shown(req));
+    });
+  });
+  app.get('/reload', (req, res, next) => {
+    req.session.reload((err) => (err ? next(err) : res.json(shown(req))));
+  });
   app.get('/page', (_req, res) => res.send('a page that never looks at the session'));
   app.post('/logout', (req, res, next) => {
     req.session.destroy((err) => (err ? next(err) : res.json({ loggedOut: true })));
