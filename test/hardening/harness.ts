@@ -78,7 +78,7 @@ export function report(what: string, details: Record<string, unknown>): void {
     value && typeof value === 'object' && !Array.isArray(value)
       ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]))
       : value;
-  console.log(`[hardening] ${what} ${JSON.stringify(details, (_k, v) => (_k === '' ? v : sorted(v)))}`);
+  console.log(`[hardening] ${what} ${JSON.stringify(sorted(details))}`);
 }
 
 /** Counts outcomes by name: what each target's inputs got. */
