@@ -46,16 +46,21 @@ const PRINTABLE = ' !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[
 /** A UTF-8 string as the latin1 bytes a client sends, so the server sees the real octets. */
 const octets = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
+/** A byte a client may send in a header value: tab, printable ASCII, or any byte from 0x80 up. */
+const headerSafe = (byte: number) => byte === 9 || (byte >= 32 && byte !== 127);
+
 interface Input {
   kind: string;
   header: string;
+  /** The session ID a validly signed cookie names: never adopted for a new session (no fixation). */
+  named?: string;
 }
 
 /** One Cookie header of a random kind; `valid` is a cookie value that loads the known session. */
 function generate(r: Random, valid: string, validId: string): Input {
   const kinds: Array<() => Input> = [
     () => ({ kind: 'garbage', header: r.text(r.int(200), PRINTABLE) }),
-    () => ({ kind: 'latin1', header: `connect.sid=${r.bytes(1 + r.int(80)).toString('latin1').replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '')}` }),
+    () => ({ kind: 'latin1', header: `connect.sid=${Buffer.from(r.bytes(1 + r.int(80)).filter(headerSafe)).toString('latin1')}` }),
     () => ({ kind: 'non-ascii', header: octets(`connect.sid=${r.pick(['s:', ''])}${r.pick(['ünïcødé', '会话', '🍪🍪', '\u202e\u200b', 'ａｂｃ'])}${r.text(r.int(20), 'abc.')}`) }),
     () => ({
       kind: 'malformed',
@@ -83,10 +88,10 @@ function generate(r: Random, valid: string, validId: string): Input {
       header: `connect.sid=${Array.from({ length: 1 + r.int(12) }, () => r.pick(['%', '%zz', '%E0%A4%A', '%00', '%FF', '%C0%AF', '%25', '%3', 's%3A', '%2e%2e%2f', r.text(2, 'ab.')])).join('')}`,
     }),
     () => ({ kind: 'empty-id', header: `connect.sid=${r.pick([signed(''), 's%3A.', 's:.', signed('', OTHER_SECRET)])}` }),
-    () => ({
-      kind: 'signed-odd-id',
-      header: `connect.sid=${signed(r.pick(['../../etc/passwd', 'a/b', '..', '/', '\\', '*', '?', '[a]', '%00', 'a b', ';', '__proto__', 'constructor', 'hasOwnProperty', 'toString', validId + '/', `${validId}*`, r.text(200, 'ab/.')]))}`,
-    }),
+    () => {
+      const named = r.pick(['../../etc/passwd', 'a/b', '..', '/', '\\', '*', '?', '[a]', '%00', 'a b', ';', '__proto__', 'constructor', 'hasOwnProperty', 'toString', validId + '/', `${validId}*`, r.text(200, 'ab/.'), r.text(32, 'abcdefghijklmnopqrstuvwxyz0123456789_-')]);
+      return { kind: 'signed-odd-id', header: `connect.sid=${signed(named)}`, named };
+    },
     () => {
       const value = sign(validId, SECRET);
       const dot = value.lastIndexOf('.');
@@ -134,6 +139,7 @@ describe(`Cookie header fuzzing (seed ${SEED})`, () => {
               } else {
                 outcome = body.id === known ? 'known id without its data' : 'fresh session';
                 if (body.id === known) failures.push(`${input.kind}: known ID without its data`);
+                if (input.named !== undefined && body.id === input.named) failures.push(`${input.kind}: adopted the ID the cookie named (${input.named})`);
               }
             } else if (answer.status >= 500 && answer.headers['x-app-error']) {
               outcome = `app ${answer.status}`;

@@ -34,6 +34,10 @@ function app() {
       res.json({ id: req.sessionID });
     });
     r.get('/', (req, res) => res.json({ id: req.sessionID, user: (req.session as any).user ?? null }));
+    r.get('/logout', async (req, res) => {
+      await req.session.destroy();
+      res.json({ out: true });
+    });
     return r;
   };
   a.use('/a', routes('session', [SECRET, OLD_SECRET], 600_000));
@@ -185,5 +189,23 @@ describe(`sealed cookie fuzzing (seed ${SEED})`, () => {
     expect(watch.problems).toEqual([]);
     expect(polluted()).toBe(false);
     expect(prototypeKeys()).toEqual(protoBefore);
+  });
+
+  it('what a seal cannot do: an older seal replayed before it expires opens again, after a later write and after logout', async () => {
+    const http = await serve(app());
+    try {
+      const first = jar(await send(http, '/a/login/alice'));
+      const firstId = JSON.parse((await send(http, '/a', { cookie: header(first) })).body).id;
+      // The same session written again (another user name), then logged out.
+      const second = jar(await send(http, '/a/login/alice-admin', { cookie: header(first) }));
+      expect(JSON.parse((await send(http, '/a', { cookie: header(second) })).body)).toEqual({ id: firstId, user: 'alice-admin' });
+      const logout = await send(http, '/a/logout', { cookie: header(second) });
+      expect(String(logout.headers['set-cookie'])).toMatch(/^session=;/);
+      // No server state remembers either write: the first seal still opens, as it was sealed.
+      expect(JSON.parse((await send(http, '/a', { cookie: header(first) })).body)).toEqual({ id: firstId, user: 'alice' });
+      expect(JSON.parse((await send(http, '/a', { cookie: header(second) })).body).user).toBe('alice-admin');
+    } finally {
+      await http.close();
+    }
   });
 });

@@ -202,7 +202,8 @@ export function send(
 
 /** The `name=value` pairs of a response's Set-Cookie headers, ready for a Cookie header. */
 export function cookiesOf(answer: Answer): string {
-  const set = answer.headers['set-cookie'] ?? [];
+  const raw = answer.headers['set-cookie'];
+  const set = Array.isArray(raw) ? raw : raw ? [raw] : [];
   return set.map((c) => c.split(';')[0]).join('; ');
 }
 

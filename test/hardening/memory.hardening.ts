@@ -17,9 +17,9 @@ const expressSession = require('express-session');
 
 const MB = 1024 * 1024;
 const NEW_SESSIONS = 200_000;
-const NEW_OVER_HTTP = scaled(2_000);
-const SOAK = scaled(1_000);
-const SOAK_SESSIONS = 50;
+const NEW_OVER_HTTP = scaled(1_000);
+const SOAK = scaled(600);
+const SOAK_SESSIONS = 30;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
