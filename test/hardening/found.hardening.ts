@@ -1,7 +1,8 @@
 /**
  * What the stored record fuzzing found, each as a fixed case: a stored cookie whose attributes
- * cannot be serialized, and a deeply nested record. Each request must
- * get the session, a fresh one, or the app's own 5xx, answered once, before its bound.
+ * cannot be serialized, a deeply nested record, and, from the same cause as the latter, session
+ * data JSON cannot serialize. Each request must get the session, a fresh one, or the app's own
+ * 5xx, answered once, before its bound.
  */
 import { describe, expect, it } from 'vitest';
 import express from 'express';
@@ -16,6 +17,10 @@ function app(store: any, late: string[]) {
   a.use(session({ secret: SECRET, store, resave: false, saveUninitialized: false, cookie: { maxAge: 600_000 } }));
   a.get('/write', (req, res) => {
     (req.session as any).written = true;
+    res.json({ id: req.sessionID });
+  });
+  a.get('/bigint', (req, res) => {
+    (req.session as any).count = 1n;
     res.json({ id: req.sessionID });
   });
   a.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
@@ -79,6 +84,24 @@ describe('found by fuzzing stored records', () => {
       watch.stop();
     }
     expect(unanswered, `depths left unanswered: ${unanswered.join(', ')}`).toEqual([]);
+    expect(watch.problems).toEqual([]);
+  });
+
+  it('MemoryStore: a session value JSON cannot serialize (a BigInt) gets the app\'s 5xx, not a response that never ends', async () => {
+    const watch = watchProcess();
+    const late: string[] = [];
+    const target = await openStore('MemoryStore');
+    const http = await serve(app(target.store, late));
+    let outcome: string;
+    try {
+      const answer = await send(http, '/bigint', { bound: 3000 }).catch((err: Error) => err);
+      outcome = answer instanceof Error ? `no answer: ${answer.message}` : `${answer.status}`;
+    } finally {
+      await http.close();
+      await target.dispose();
+      watch.stop();
+    }
+    expect(outcome).toBe('503');
     expect(watch.problems).toEqual([]);
   });
 });
