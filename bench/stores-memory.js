@@ -1,5 +1,5 @@
 // Heap bytes per session of a MemoryStore as an app at scale configures it:
-// `node --expose-gc bench/stores-memory.js <sessionkit|express-session> <count>`. sessionkit's
+// `node --expose-gc bench/stores-memory.js <sessionkit|sessionkit-no-index|sessionkit-unbounded|express-session> <count>`. sessionkit's
 // runs with `max` (above `count`, so nothing is evicted) and the user index on. Prints one line
 // of JSON; run by stores.js in a process of its own so nothing else is on the heap.
 import { randomBytes } from 'node:crypto';
@@ -15,9 +15,11 @@ async function settle() {
 }
 
 let create;
-if (library === 'sessionkit') {
+if (library === 'sessionkit' || library === 'sessionkit-no-index' || library === 'sessionkit-unbounded') {
   const { MemoryStore } = await import('sessionkit');
-  create = (max) => new MemoryStore({ max, checkPeriod: 0, userId: (data) => data.user?.id });
+  // The variants show what the user index and `max` each cost.
+  const userId = library === 'sessionkit-no-index' ? undefined : (data) => data.user?.id;
+  create = (max) => new MemoryStore({ max: library === 'sessionkit-unbounded' ? undefined : max, checkPeriod: 0, userId });
 } else if (library === 'express-session') {
   const { MemoryStore } = (await import('express-session')).default;
   create = () => new MemoryStore();
@@ -45,7 +47,12 @@ store.length((err, n) => {
   store.close?.();
   console.log(JSON.stringify({
     library,
-    store: library === 'sessionkit' ? 'sessionkit MemoryStore (max, user index)' : "express-session's MemoryStore",
+    store: {
+      sessionkit: 'sessionkit MemoryStore (max, user index)',
+      'sessionkit-no-index': 'sessionkit MemoryStore (max, no user index)',
+      'sessionkit-unbounded': 'sessionkit MemoryStore (no max, user index)',
+      'express-session': "express-session's MemoryStore",
+    }[library],
     sessions: count,
     bytesPerSession: Math.round((after - before) / count),
     recordBytes: JSON.stringify(sessionRecord(count)).length,
