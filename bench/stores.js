@@ -691,8 +691,11 @@ export function storeConfig(flags = {}) {
   };
 }
 
-/** The ratio sessionkit / the store it replaces, per cell (ops/s), and p99 flatness, computed from the cells. */
-function derive(results) {
+/**
+ * The ratio sessionkit / the store it replaces per cell (ops/s), p99 flatness and the targets,
+ * computed from the measurements (again after results of two runs are put together).
+ */
+export function deriveStoreResults(results) {
   const { cells, config } = results;
   const small = config.sizes[0];
   const large = config.sizes[config.sizes.length - 1];
@@ -820,7 +823,7 @@ export async function runStoreBenchmarks({ notes = new Set(), prefix = `skbench:
     results.memory = memoryBytes(large);
     for (const m of results.memory) log(`  heap bytes per session, ${m.store} at ${fmt(m.sessions)} sessions: ${fmt(m.bytesPerSession)}`);
   }
-  derive(results);
+  deriveStoreResults(results);
   // What the load benchmark's markdown.js read before this table existed: ops/s at 32 in flight at the largest size.
   results.concurrency = 32;
   results.population = large;
