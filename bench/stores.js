@@ -11,7 +11,7 @@
 // --ops (operations per cell, 2000), --rounds (interleaved rounds, 1), --stores (memory, redis,
 // postgres, mysql, sqlite), --no-stalls, --no-bytes, --json=FILE (the results), --markdown=FILE.
 // run.js calls runStoreBenchmarks({ notes, prefix }) with the defaults (or BENCH_STORE_SIZES,
-// BENCH_STORE_OPS, BENCH_STORE_ROUNDS).
+// BENCH_STORE_OPS, BENCH_STORE_ROUNDS, BENCH_STORE_STORES).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
