@@ -125,8 +125,28 @@ export function reviveCookie(stored: CookieData): Cookie {
   if (date !== undefined && date !== null && !(date instanceof Date && !Number.isNaN(date.getTime()))) {
     throw new TypeError('stored cookie.expires must be a date or null');
   }
+  const unsendable = unsendableAttribute(stored);
+  if (unsendable) throw new TypeError(`stored cookie.${unsendable} cannot be sent in a Set-Cookie header`);
   const cookie = new Cookie(stored);
   if (typeof expires === 'string') cookie.expires = date;
   cookie.originalMaxAge = originalMaxAge;
   return cookie;
+}
+
+// What the Set-Cookie serializer accepts (the cookie package's own rules): a stored cookie with
+// anything else is no session, found at load, rather than a response that fails at its head.
+const DOMAIN = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const PATH = /^[\u0020-\u003A\u003D-\u007E]*$/;
+const SAME_SITE = new Set(['lax', 'strict', 'none']);
+const PRIORITY = new Set(['low', 'medium', 'high']);
+
+/** The first attribute of a stored cookie that could not be serialized, if any. */
+function unsendableAttribute(c: CookieData): string | undefined {
+  if (c.domain && !(typeof c.domain === 'string' && DOMAIN.test(c.domain))) return 'domain';
+  if (c.path && !(typeof c.path === 'string' && PATH.test(c.path))) return 'path';
+  const sameSite = c.sameSite as unknown;
+  if (sameSite && sameSite !== true && !(typeof sameSite === 'string' && SAME_SITE.has(sameSite.toLowerCase()))) return 'sameSite';
+  const priority = c.priority as unknown;
+  if (priority && !(typeof priority === 'string' && PRIORITY.has(priority.toLowerCase()))) return 'priority';
+  return undefined;
 }
