@@ -16,6 +16,10 @@ export interface UserIndexBackend {
   load(id: string): Promise<SessionRecord | null>;
   /** Destroys a session. */
   destroy(id: string): Promise<void>;
+  /** Loads many live records in one go (in the order of `ids`), where the store can: else `load` each. */
+  loadMany?(ids: string[]): Promise<Array<SessionRecord | null>>;
+  /** Destroys many sessions in one go, where the store can: else `destroy` each. */
+  destroyMany?(ids: string[]): Promise<void>;
 }
 
 export type UserIdOf = (data: SessionRecord) => string | number | undefined | null;
@@ -43,7 +47,7 @@ export async function listUserSessions(
   const ids = await backend.members(key);
   const live: UserSession[] = [];
   const stale: string[] = [];
-  const records = await Promise.all(ids.map((id) => backend.load(id)));
+  const records = backend.loadMany ? await backend.loadMany(ids) : await Promise.all(ids.map((id) => backend.load(id)));
   ids.forEach((id, i) => {
     const record = records[i];
     if (record && userKeyOf(userId, record) === key) {
@@ -65,7 +69,8 @@ export async function destroyUserSessions(
   const except = new Set(options.except === undefined ? [] : ([] as string[]).concat(options.except));
   const sessions = await listUserSessions(backend, userId, user, 'destroyUserSessions');
   const ending = sessions.filter((s) => !except.has(s.id)).map((s) => s.id);
-  await Promise.all(ending.map((id) => backend.destroy(id)));
+  if (backend.destroyMany) await backend.destroyMany(ending);
+  else await Promise.all(ending.map((id) => backend.destroy(id)));
   if (ending.length) await backend.remove(String(user), ending);
   return ending.length;
 }
