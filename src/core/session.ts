@@ -39,9 +39,10 @@ export class Session {
   declare readonly req: SessionRequest;
   declare cookie: Cookie;
 
-  constructor(req: SessionRequest, data?: object | null) {
+  /** `req`: the request the session belongs to (its `sessionID` becomes the session's `id`). */
+  constructor(req: object, data?: object | null) {
     Object.defineProperty(this, 'req', { value: req });
-    Object.defineProperty(this, 'id', { value: req.sessionID });
+    Object.defineProperty(this, 'id', { value: (req as SessionRequest).sessionID });
     if (typeof data === 'object' && data !== null) {
       for (const prop in data) {
         if (!(prop in this)) (this as Record<string, unknown>)[prop] = (data as Record<string, unknown>)[prop];

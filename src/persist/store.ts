@@ -38,8 +38,9 @@ export interface StoreSettings {
 const MAX_MERGE_ATTEMPTS = 64;
 
 /**
- * The store's conditional writes, for as long as its get, set, destroy and touch are the ones its
- * class pairs them with. Apps wrap or replace those on the instance (a spy counting saves, a
+ * The store's conditional writes, for as long as its get and set are the ones its class pairs
+ * them with (the conditional writes stand in for those two; touch and destroy are called as they
+ * are either way). Apps wrap or replace get and set on the instance (a spy counting saves, a
  * caching or logging wrapper, a `get` that injects an error) and expect every call to go through
  * them as under express-session: while one is not the class's own, the store is used through its
  * public methods only, with whole-record saves. Checked on every request, since a test may wrap a
@@ -52,9 +53,8 @@ export function conditionalWrites(store: StoreContract): (() => AtomicStore | un
   let owner: object | null = Object.getPrototypeOf(store);
   while (owner && !Object.prototype.hasOwnProperty.call(owner, 'getVersioned')) owner = Object.getPrototypeOf(owner);
   const own = (owner ?? store) as StoreContract;
-  const { get, set, destroy, touch } = own;
-  return () =>
-    store.get === get && store.set === set && store.destroy === destroy && store.touch === touch ? store : undefined;
+  const { get, set } = own;
+  return () => (store.get === get && store.set === set ? store : undefined);
 }
 
 /** Saves of each session in flight in this process, chained so they take turns. */

@@ -109,6 +109,8 @@ const options: sk.SessionOptions = { secret, resave: false, saveUninitialized: f
 // @ts-expect-error unset is 'keep' or 'destroy'
 const badOptions: sk.SessionOptions = { unset: 'sometimes' };
 const middleware: sk.SessionMiddleware = session(options);
+// What the middlewares add to Express's Request, as a type of its own.
+const onRequest: sk.SessionRequestProperties = { session: {} as sk.Session & Partial<sk.SessionData>, sessionID: 'id' };
 const others: sk.SessionMiddleware[] = [sk.session(options), sk.default(options), session.session(options)];
 
 const cookie: sk.Cookie = new sk.Cookie(cookieOptions);
@@ -145,6 +147,7 @@ const errors = {
   tooLarge: new sk.SessionTooLargeError(5000, 4096) as sk.SessionTooLargeError,
   headersSent: new sk.HeadersSentError('save') as sk.HeadersSentError,
   timeout: new sk.RedisTimeoutError(2000) as sk.RedisTimeoutError,
+  storeTimeout: new sk.StoreTimeoutError('PostgresStore', 2000) as sk.StoreTimeoutError,
   userId: new sk.UserIdOptionError('listUserSessions') as sk.UserIdOptionError,
   closed: new sk.StoreClosedError('MemoryStore') as sk.StoreClosedError,
   driver: new sk.DriverMissingError('RedisStore', 'redis', null) as sk.DriverMissingError,
@@ -181,6 +184,9 @@ const redisOptions: redis.RedisStoreOptions = { client: {}, prefix: 'app:', comm
 const sqlOptions: postgres.SqlStoreOptions & mysql.SqlStoreOptions & sqlite.SqlStoreOptions = { ttl: 3600, pruneInterval: false };
 const postgresOptions: postgres.PostgresStoreOptions = { connectionString: 'postgres://localhost/test', ...sqlOptions };
 const mysqlOptions: mysql.MySQLStoreOptions = { uri: 'mysql://root@localhost/test', ...sqlOptions };
+const mysqlSchema: mysql.MySQLSchemaOptions = { tableName: 'sessions' };
+const mysqlPool = null as unknown as mysql.MySQLConnectionLike;
+const mysqlOld: mysql.MySQLStoreOptions = { pool: mysqlPool, schema: mysqlSchema };
 const sqliteOptions: sqlite.SQLiteStoreOptions = { path: 'data/sessions.db', ...sqlOptions };
 // @ts-expect-error a RedisStore needs a client
 const noClient: redis.RedisStoreOptions = { prefix: 'app:' };
@@ -191,11 +197,21 @@ const stores: sk.StoreContract[] = [
   new sqlite.SQLiteStore(sqliteOptions) as sqlite.SQLiteStore,
 ];
 const redisTimeout: sk.RedisTimeoutError = new redis.RedisTimeoutError(100) as redis.RedisTimeoutError;
+const sqlTimeouts: sk.StoreTimeoutError[] = [
+  new postgres.StoreTimeoutError('PostgresStore', 100) as postgres.StoreTimeoutError,
+  new mysql.StoreTimeoutError('MySQLStore', 100) as mysql.StoreTimeoutError,
+  new sqlite.StoreTimeoutError('SQLiteStore', 100) as sqlite.StoreTimeoutError,
+];
 
 const sealedCookie: sealed.CookieOptions = { ...cookieOptions, path: '/' };
 const sealedOptions: sealed.CookieSessionOptions = { secret, cookie: sealedCookie, maxSize: 4096 };
 app.use(sealed.cookieSession(sealedOptions));
 const sealedSession: sealed.Session = new sealed.Session({}, { views: 1 });
+const sealedMiddleware: sealed.SessionMiddleware = sealed.cookieSession({ secret: 'a'.repeat(32) });
+const sealedRequest: sealed.SessionRequestProperties = { session: sealedSession, sessionID: 'id' };
+// The seal on its own, without a request.
+const keys: sealed.SealKeys = new sealed.SealKeys('a'.repeat(32));
+const opened: { text: string; keyIndex: number } | undefined = sealed.unseal(sealed.seal('text', keys, Buffer.from('aad')), keys, Buffer.from('aad'));
 const sealedData: Partial<sealed.SessionData> = { views: 2 };
 const sealedErrors: Error[] = [
   new sealed.SessionTooLargeError(1, 0) as sealed.SessionTooLargeError,
@@ -204,7 +220,7 @@ const sealedErrors: Error[] = [
 ];
 
 export const used = [
-  badOptions, others, saveOver, devices, legacy, errors, noClient, stores, redisTimeout,
+  badOptions, others, saveOver, devices, legacy, errors, noClient, stores, redisTimeout, sqlTimeouts, onRequest, mysqlOld, sealedMiddleware, sealedRequest, opened,
   sealedSession, sealedData, sealedErrors,
 ];
 `;

@@ -97,7 +97,7 @@ describe('Promise API', () => {
       expect(rejections).toEqual([]);
       // The same failures, awaited, reject with the store's error.
       store.fail = {};
-      const awaited = appWith({ store }, (a) => {
+      const awaited = appWith({ store, answerAfterSave: false }, (a) => {
         a.get('/', async (req: any, res) => {
           store.fail = { set: 'store is down' };
           req.session.x = 1;
