@@ -1,3 +1,4 @@
+import { maxHeaderSize } from 'node:http';
 import type { Policy } from '../core/decide.js';
 import type { CookieSetting } from '../core/request.js';
 import { validateOptions } from '../core/options.js';
@@ -48,15 +49,38 @@ export interface Settings {
   ttl: number;
 }
 
+/** session()'s options that mean nothing without a store, refused rather than silently ignored. */
+const MEANINGLESS = ['store', 'resave', 'genid', 'unset', 'touchAfter', 'key', 'answerAfterSave'] as const;
+const WHY: Partial<Record<(typeof MEANINGLESS)[number], string>> = {
+  store: 'a sealed session travels in the cookie; use session({ store }) for a server-side one',
+  resave: 'a sealed session is written when it changed (or on every response with rolling)',
+  genid: 'sealed sessions get their ID from the cookie itself',
+  key: "use name (the cookie's name)",
+  touchAfter: 'there is no store to touch; rolling reseals on every response',
+};
+
 export function resolveOptions(options: CookieSessionOptions): Settings {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('cookieSession options must be an object with a secret');
   }
   const { secret, name, cookie, proxy, rolling, saveUninitialized, maxSize, ttl } = options;
+  for (const key of MEANINGLESS) {
+    if ((options as unknown as Record<string, unknown>)[key] !== undefined) {
+      throw new TypeError(`cookieSession has no ${key} option: ${WHY[key] ?? 'a sealed session keeps nothing on the server'}`);
+    }
+  }
   // The options shared with session() are checked by the same rules (resave is given only to keep it quiet).
-  validateOptions({ name, cookie, proxy, rolling, saveUninitialized: Boolean(saveUninitialized), resave: false });
+  validateOptions({ name, cookie, proxy, rolling, saveUninitialized: Boolean(saveUninitialized), resave: false }, true);
   if (maxSize !== undefined && !(Number.isInteger(maxSize) && maxSize > 0)) {
     throw new TypeError(`maxSize option must be a whole number of bytes; got ${String(maxSize)}`);
+  }
+  // Every header of a request must fit the server's limit together (Node's maxHeaderSize, 16 KB by
+  // default): a session larger than that could be sealed, but no request would bring it back.
+  if (maxSize !== undefined && maxSize > maxHeaderSize) {
+    throw new TypeError(
+      `maxSize option must be at most ${maxHeaderSize} bytes, the most this server accepts in all of a request's headers ` +
+        `(Node's maxHeaderSize); got ${maxSize}`,
+    );
   }
   if (ttl !== undefined && !(typeof ttl === 'number' && ttl > 0 && Number.isFinite(ttl))) {
     throw new TypeError(`ttl option must be a number of milliseconds above 0; got ${String(ttl)}`);

@@ -139,9 +139,13 @@ const DOMAIN = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{
 const PATH = /^[\u0020-\u003A\u003D-\u007E]*$/;
 const SAME_SITE = new Set(['lax', 'strict', 'none']);
 const PRIORITY = new Set(['low', 'medium', 'high']);
+/** The largest time a Date holds, in ms since the epoch. */
+const MAX_DATE_MS = 8.64e15;
 
 /** The first attribute of a stored cookie that could not be serialized, if any. */
 function unsendableAttribute(c: CookieData): string | undefined {
+  // A touch sets expires to now + originalMaxAge: past the last date a Date can hold, no header carries it.
+  if (typeof c.originalMaxAge === 'number' && !(Math.abs(Date.now() + c.originalMaxAge) <= MAX_DATE_MS)) return 'originalMaxAge';
   if (c.domain && !(typeof c.domain === 'string' && DOMAIN.test(c.domain))) return 'domain';
   if (c.path && !(typeof c.path === 'string' && PATH.test(c.path))) return 'path';
   const sameSite = c.sameSite as unknown;

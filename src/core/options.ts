@@ -55,15 +55,37 @@ function checkBoolean(options: Record<string, unknown>, key: string, prefix = ''
   if (value !== undefined && typeof value !== 'boolean') fail(prefix + key, 'true or false', value);
 }
 
-let warnedDeprecated = false;
-function deprecate(message: string): void {
-  if (warnedDeprecated) return;
-  warnedDeprecated = true;
-  process.emitWarning(message, 'DeprecationWarning');
+/** Each warning once per place in the app's code that set the middleware up, as express-session's. */
+const warned = new Set<string>();
+
+function warn(message: string, type: 'DeprecationWarning' | 'Warning', code: string): void {
+  const at = appCaller();
+  const key = `${code} ${at}`;
+  if (warned.has(key)) return;
+  warned.add(key);
+  process.emitWarning(at ? `${message} (at ${at})` : message, { type, code });
+}
+
+/**
+ * Where the app called into sessionkit: the first frame of the stack outside this package's
+ * own folder (`src/` or `dist/`), as file:line:column.
+ */
+function appCaller(): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(1).map((line) => /\(?([^\s()]+):(\d+):(\d+)\)?$/.exec(line.trim()));
+  const own = frames[0]?.[1] ?? '';
+  const cut = Math.max(own.lastIndexOf('/src/'), own.lastIndexOf('/dist/'));
+  const root = cut >= 0 ? own.slice(0, cut + 1) : own;
+  for (const frame of frames) {
+    if (!frame) continue;
+    const file = frame[1]!;
+    if (file.startsWith('node:') || file.startsWith(root + 'src/') || file.startsWith(root + 'dist/') || file === own) continue;
+    return `${file.replace(/^file:\/\//, '')}:${frame[2]}:${frame[3]}`;
+  }
+  return '';
 }
 
 /** Checks the options once, at setup: a bad option throws naming it and the accepted values. */
-export function validateOptions(options: SessionOptions): SessionOptions {
+export function validateOptions(options: SessionOptions, sealed = false): SessionOptions {
   if (options === null || typeof options !== 'object') fail('session', 'an object', options);
   const o = options as Record<string, unknown>;
   // As in express-session (`opts.genid || default`), a falsy genid, name, store, cookie or
@@ -94,9 +116,38 @@ export function validateOptions(options: SessionOptions): SessionOptions {
     if (typeof o.cookie !== 'object') fail('cookie', 'an object or a function of the request', o.cookie);
     validateCookieOptions(o.cookie as CookieOptions);
   }
-  if (o.resave === undefined) deprecate('sessionkit: undefined resave option; provide resave option');
-  if (o.saveUninitialized === undefined) deprecate('sessionkit: undefined saveUninitialized option; provide saveUninitialized option');
+  if (!sealed) checkSecret(o.secret);
+  if (o.resave === undefined) {
+    warn('sessionkit deprecated undefined resave option; provide resave option', 'DeprecationWarning', 'SESSIONKIT_RESAVE');
+  }
+  if (o.saveUninitialized === undefined) {
+    warn(
+      'sessionkit deprecated undefined saveUninitialized option; provide saveUninitialized option',
+      'DeprecationWarning',
+      'SESSIONKIT_SAVE_UNINITIALIZED',
+    );
+  }
   return options;
+}
+
+/**
+ * An empty secret is a mistake (an unset variable read as ''), refused at once. No secret at all
+ * is allowed, as in express-session, for cookie-parser's `req.secret`; but then every request of
+ * an app without cookie-parser fails, so it is said at startup, with the fix.
+ */
+function checkSecret(secret: unknown): void {
+  if (secret === '') {
+    throw new TypeError("secret option must not be empty; got ''. Set it, e.g. session({ secret: process.env.SESSION_SECRET }), and make sure that variable is set");
+  }
+  if (secret === undefined || secret === null) {
+    warn(
+      'sessionkit: no secret option. Unless cookie-parser runs first with a secret (req.secret), every request will ' +
+        "fail with 'secret option required for sessions'. Pass one: session({ secret: process.env.SESSION_SECRET, ... }), " +
+        'with that variable set to a long random string',
+      'Warning',
+      'SESSIONKIT_NO_SECRET',
+    );
+  }
 }
 
 function validateCookieOptions(c: CookieOptions): void {

@@ -16,7 +16,7 @@ describe('stored cookie attributes that cannot be sent', () => {
   const good = { originalMaxAge: 3_600_000, expires: new Date(Date.now() + 3_600_000).toISOString(), httpOnly: true, path: '/' };
   const bad: Record<string, unknown>[] = [
     { sameSite: {} }, { sameSite: 'sometimes' }, { sameSite: -1 }, { priority: -1 }, { priority: 'urgent' },
-    { domain: [] }, { domain: 'ex ample.com' }, { domain: '__proto__!' }, { path: 'a;b' }, { path: 42 },
+    { domain: [] }, { originalMaxAge: 2 ** 60 }, { originalMaxAge: -(2 ** 60) }, { domain: 'ex ample.com' }, { domain: '__proto__!' }, { path: 'a;b' }, { path: 42 },
   ];
   for (const attributes of bad) {
     it(`${JSON.stringify(attributes)} is no session: a fresh one, its cookie sent, no error after`, async () => {
