@@ -425,7 +425,8 @@ export function loadUsers(
           figures.errorAnswers++;
           let code = String(answer.status);
           try {
-            code = JSON.parse(answer.body).code ?? code;
+            const body = JSON.parse(answer.body);
+            code = body.code ?? `${code} ${String(body.error).slice(0, 60)}`;
           } catch {
             // Not the app's JSON: counted by status.
           }

@@ -136,7 +136,9 @@ describe(`connections killed between load and save, under steady load (seed ${SE
         for (let k = 0; k < KILLS; k++) {
           await sleep(100 + r.int(150));
           killed += await target.kill();
-          recoveryMs.push(await untilRecovered(running));
+          recoveryMs.push(await untilRecovered(running).catch((err: Error) => {
+            throw new Error(`${err.message} after kill ${k + 1}: ${JSON.stringify(running!.figures)}`);
+          }));
         }
         await sleep(200);
         await running.stop();
