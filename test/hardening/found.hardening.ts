@@ -1,6 +1,6 @@
 /**
  * What the stored record fuzzing found, each as a fixed case: a stored cookie whose attributes
- * cannot be serialized, a deeply nested record, and, from the same cause as the latter, session
+ * cannot be serialized (a sameSite of the wrong type, an originalMaxAge past any date), a deeply nested record, and, from the same cause as the latter, session
  * data JSON cannot serialize. Each request must get the session, a fresh one, or the app's own
  * 5xx, answered once, before its bound.
  */
@@ -56,6 +56,30 @@ describe('found by fuzzing stored records', () => {
         watch.stop();
       }
       // Either a fresh session (200) or the app's 503, with no error arriving after the response.
+      expect(['200', '503']).toContain(outcome);
+      expect(late).toEqual([]);
+      expect(watch.problems).toEqual([]);
+    });
+  }
+
+  for (const name of ['MemoryStore', 'PostgresStore'] as const) {
+    it(`${name}: a stored cookie.originalMaxAge past any date (2^60 ms) gets one answer, chosen before the response goes out`, async () => {
+      const watch = watchProcess();
+      const late: string[] = [];
+      const target = await openStore(name);
+      const http = await serve(app(target.store, late));
+      let outcome: string;
+      try {
+        // Read back, its expiry (now + originalMaxAge) is no date a Set-Cookie can carry.
+        await target.writeRaw('far-future', JSON.stringify({ cookie: { ...goodCookie(), originalMaxAge: 2 ** 60 }, mark: 'stored' }));
+        const answer = await send(http, '/write', { cookie: cookieFor('far-future'), bound: 3000 }).catch((err: Error) => err);
+        await new Promise((r) => setImmediate(r));
+        outcome = answer instanceof Error ? `no answer: ${answer.message}` : `${answer.status}`;
+      } finally {
+        await http.close();
+        await target.dispose();
+        watch.stop();
+      }
       expect(['200', '503']).toContain(outcome);
       expect(late).toEqual([]);
       expect(watch.problems).toEqual([]);
