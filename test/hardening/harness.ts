@@ -5,6 +5,8 @@
  * checks that nothing crashed and no prototype was polluted.
  */
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
+import { createServer as createTcpServer, connect as tcpConnect, type Socket } from 'node:net';
+import express from 'express';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import pg from 'pg';
 import mysql from 'mysql2/promise';
 import Database from 'better-sqlite3';
 import { createClient } from 'redis';
-import { MemoryStore } from '../../src/index.js';
+import session, { MemoryStore } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { PostgresStore } from '../../src/stores/sql/postgres.js';
 import { MySQLStore } from '../../src/stores/sql/mysql.js';
@@ -342,3 +344,165 @@ export async function openStore(name: StoreName, options: { userId?: (data: any)
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// Requests under a fault: an app whose answers say what was saved, and users loading it.
+
+/**
+ * An app of two keys written by one request (a half-applied write would leave them apart). Its
+ * error handler answers 503, and records in `unsaved` (by the `r` query parameter) any error
+ * that arrives after the response went out: a 2xx for a change the store did not take.
+ * `/inc?delay=ms` waits between the load and the change, so a fault can fall in between.
+ */
+export function counterApp(store: any, unsaved: Set<string>, options: Record<string, unknown> = {}) {
+  const a = express();
+  a.use(session({ secret: 'hardening counter', resave: false, saveUninitialized: false, store, cookie: { maxAge: 600_000 }, ...options }));
+  a.get('/login/:user', (req, res) => {
+    Object.assign(req.session, { user: req.params.user, a: 0, b: 0 });
+    res.json({ id: req.sessionID });
+  });
+  a.get('/inc', async (req, res) => {
+    const s = req.session as any;
+    if (typeof s.a !== 'number') {
+      res.status(409).json({ error: 'no session' });
+      return;
+    }
+    const delay = Number(req.query.delay ?? 0);
+    if (delay > 0) await sleep(delay);
+    s.a += 1;
+    s.b = s.a;
+    res.json({ a: s.a });
+  });
+  a.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    if (res.headersSent) {
+      unsaved.add(String(req.query.r));
+      return;
+    }
+    res.status(503).json({ error: err.message, code: (err as { code?: string }).code });
+  });
+  return a;
+}
+
+/** What a load saw. */
+export interface LoadFigures {
+  requests: number;
+  /** 2xx answers: each claims its increment was stored. */
+  ok: number;
+  /** The app's error answers (a failed load or save): the client knows. */
+  errorAnswers: number;
+  /** Error answers by the error's code. */
+  errorCodes: Record<string, number>;
+  hung: number;
+  otherErrors: number;
+  longestMs: number;
+}
+
+/**
+ * Users (one cookie each) making `/inc` requests one after another until stopped, each bounded
+ * by `bound`. `delay()` gives each request's wait between its load and its change.
+ */
+export function loadUsers(
+  http: { port: number; agent: Agent },
+  cookies: string[],
+  { bound, delay = () => 0, pause = 20 }: { bound: number; delay?: () => number; pause?: number },
+) {
+  const figures: LoadFigures = { requests: 0, ok: 0, errorAnswers: 0, errorCodes: {}, hung: 0, otherErrors: 0, longestMs: 0 };
+  const answered: Array<{ user: number; r: string; a: number }> = [];
+  let stopped = false;
+  let lastOk = 0;
+  let n = 0;
+  const loops = cookies.map(async (cookie, user) => {
+    while (!stopped) {
+      figures.requests++;
+      const r = String(n++);
+      try {
+        const answer = await send(http, `/inc?r=${r}&delay=${delay()}`, { cookie, bound });
+        figures.longestMs = Math.max(figures.longestMs, answer.ms);
+        if (answer.status === 200) {
+          figures.ok++;
+          answered.push({ user, r, a: JSON.parse(answer.body).a });
+          lastOk = performance.now();
+        } else {
+          figures.errorAnswers++;
+          let code = String(answer.status);
+          try {
+            const body = JSON.parse(answer.body);
+            code = body.code ?? `${code} ${String(body.error).slice(0, 60)}`;
+          } catch {
+            // Not the app's JSON: counted by status.
+          }
+          figures.errorCodes[code] = (figures.errorCodes[code] ?? 0) + 1;
+          await sleep(pause);
+        }
+      } catch (err) {
+        if (err instanceof HangError) figures.hung++;
+        else figures.otherErrors++;
+      }
+    }
+  });
+  return {
+    figures,
+    answered,
+    lastOk: () => lastOk,
+    /** The highest count each user was answered 2xx for. */
+    acked: () => {
+      const out = cookies.map(() => 0);
+      for (const { user, a } of answered) out[user] = Math.max(out[user]!, a);
+      return out;
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** Milliseconds from now until the load's next 2xx; fails after `limit`. */
+export async function untilRecovered(running: { lastOk(): number }, limit = 30_000): Promise<number> {
+  const from = performance.now();
+  while (running.lastOk() <= from) {
+    if (performance.now() - from > limit) throw new Error(`no recovery within ${limit} ms`);
+    await sleep(10);
+  }
+  return Math.round(running.lastOk() - from);
+}
+
+/**
+ * A TCP server that accepts connections and never answers, until `heal()`: then it closes what
+ * it held and forwards new connections to `upstreamPort`, as a network that came back would.
+ */
+export async function silentServer(upstreamPort: number) {
+  let healed = false;
+  const held = new Set<Socket>();
+  const open = new Set<Socket>();
+  const track = (socket: Socket) => {
+    open.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => open.delete(socket));
+  };
+  const server = createTcpServer((socket) => {
+    track(socket);
+    if (!healed) {
+      held.add(socket);
+      socket.on('close', () => held.delete(socket));
+      return;
+    }
+    const upstream = tcpConnect(upstreamPort, '127.0.0.1');
+    track(upstream);
+    upstream.on('close', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    heal() {
+      healed = true;
+      for (const socket of held) socket.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
+  };
+}
