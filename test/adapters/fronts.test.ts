@@ -1,10 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore as ExpressSessionMemoryStore } from 'express-session';
+import { createRequire } from 'node:module';
 import { MemoryStore } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import type { FrontOptions } from '../../src/fronts/hooks.js';
 import { deleteByPrefix, nodeRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis.js';
 import { Client, fronts, type Running } from './fronts.js';
+
+type Callback = (err?: unknown, value?: unknown) => void;
+interface PlainStore {
+  get(id: string, cb: Callback): void;
+  set(id: string, data: unknown, cb?: Callback): void;
+  destroy(id: string, cb?: Callback): void;
+}
+/** express-session's own MemoryStore: a store with no conditional writes and no user index. */
+const ExpressSessionMemoryStore = (createRequire(import.meta.url)('express-session') as { MemoryStore: new () => PlainStore }).MemoryStore;
 
 const secret = 'a secret of at least thirty-two characters, for sealing';
 const base = { secret, resave: false, saveUninitialized: false } as const;
@@ -36,7 +45,7 @@ const kinds: Kind[] = [
     name: 'RedisStore', atomic: true, userIndex: true, cookie: 'connect.sid',
     make: () => ({ ...base, store: new RedisStore({ client: redis, prefix: `${prefix}${++n}:`, userId: whoOf }) }),
   },
-  { name: "express-session's MemoryStore", atomic: false, userIndex: false, cookie: 'connect.sid', make: () => ({ ...base, store: new ExpressSessionMemoryStore() }) },
+  { name: "express-session's MemoryStore", atomic: false, userIndex: false, cookie: 'connect.sid', make: () => ({ ...base, store: new ExpressSessionMemoryStore() as never }) },
   { name: 'sealed cookie', atomic: false, userIndex: false, cookie: 'session', make: () => ({ sealed: true, secret }) },
 ];
 
@@ -127,9 +136,7 @@ for (const front of fronts) {
             await client.call('/logout', 'POST');
             expect((await slow).status).toBe(200);
             expect(await stored(options, login.body.id as string)).toBeNull();
-            const replay = new Client(server.url);
-            replay.jar.set(kind.cookie, client.fork().jar.get(kind.cookie) ?? '');
-            expect((await client.fork().call('/dashboard')).status).toBe(401);
+            expect((await client.call('/dashboard')).status).toBe(401);
           });
         }
 
@@ -152,13 +159,13 @@ for (const front of fronts) {
     it('answers with an error, and no session cookie, when the store fails to save a login', async () => {
       class FailingStore extends ExpressSessionMemoryStore {
         failing = false;
-        override set(id: string, data: never, cb?: (err?: unknown) => void): void {
+        set(id: string, data: unknown, cb?: Callback): void {
           if (this.failing) setImmediate(() => cb?.(new Error('store unavailable')));
           else super.set(id, data, cb);
         }
       }
       const store = new FailingStore();
-      const server = await front.start({ ...base, store });
+      const server = await front.start({ ...base, store: store as never });
       try {
         const client = new Client(server.url);
         await client.call('/views');
