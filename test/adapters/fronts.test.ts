@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
 import { MemoryStore } from '../../src/index.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
+import { PostgresStore } from '../../src/stores/sql/postgres.js';
+import { POSTGRES_URL, uniqueTable } from '../helpers/sql.js';
+import pg from 'pg';
 import type { FrontOptions } from '../../src/fronts/hooks.js';
 import { deleteByPrefix, nodeRedis, uniquePrefix, type NodeRedisClient } from '../helpers/redis.js';
 import { Client, fronts, type Running } from './fronts.js';
@@ -25,9 +28,17 @@ let n = 0;
 beforeAll(async () => {
   redis = await nodeRedis();
 });
+/** The PostgreSQL stores made, closed and their tables dropped at the end. */
+const postgresStores: Array<{ store: PostgresStore; table: string }> = [];
 afterAll(async () => {
   await deleteByPrefix(redis, prefix);
   await redis.quit();
+  const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+  for (const { store, table } of postgresStores) {
+    await store.close();
+    await admin.query(`DROP TABLE IF EXISTS "${table}", "${table}_users"`);
+  }
+  await admin.end();
 });
 
 interface Kind {
@@ -44,6 +55,15 @@ const kinds: Kind[] = [
   {
     name: 'RedisStore', atomic: true, userIndex: true, cookie: 'connect.sid',
     make: () => ({ ...base, store: new RedisStore({ client: redis, prefix: `${prefix}${++n}:`, userId: whoOf }) }),
+  },
+  {
+    name: 'PostgresStore', atomic: true, userIndex: true, cookie: 'connect.sid',
+    make() {
+      const table = uniqueTable('fronts');
+      const store = new PostgresStore({ connectionString: POSTGRES_URL, tableName: table, pruneInterval: false, userId: whoOf });
+      postgresStores.push({ store, table });
+      return { ...base, store };
+    },
   },
   { name: "express-session's MemoryStore", atomic: false, userIndex: false, cookie: 'connect.sid', make: () => ({ ...base, store: new ExpressSessionMemoryStore() as never }) },
   { name: 'sealed cookie', atomic: false, userIndex: false, cookie: 'session', make: () => ({ sealed: true, secret }) },
