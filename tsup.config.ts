@@ -10,6 +10,10 @@ export const subpaths: Record<string, string> = {
   mysql: 'src/stores/sql/mysql.ts',
   sqlite: 'src/stores/sql/sqlite.ts',
   cookie: 'src/cookie-session/index.ts',
+  fastify: 'src/fronts/fastify.ts',
+  koa: 'src/fronts/koa.ts',
+  hono: 'src/fronts/hono.ts',
+  web: 'src/fronts/web.ts',
 };
 
 /**

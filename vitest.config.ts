@@ -12,6 +12,8 @@ const projects: Record<string, string[]> = {
   // Real servers: Redis, PostgreSQL and MariaDB on 127.0.0.1 (scripts/services.sh starts them).
   stores: ['test/stores', 'test/compat', 'test/hardening'],
   // The demo app: the build, Chromium, and the servers behind the demo's stores.
+  // Fastify, Koa, Hono and web-standard fronts, on the real stores' servers too.
+  adapters: ['test/adapters'],
   browser: ['test/demo'],
   // The build (npm run build): its declarations, and its entries as apps load them.
   types: ['test/types'],

@@ -1,6 +1,7 @@
 // The contenders: how each one builds its session middleware, with the same options for every
 // library (see sessionOptions in common.js). Each runs in its own process (server.js).
 import { floorSession } from './floor.js';
+import * as frameworks from './frameworks.js';
 import { loadStore, redisUrl, sessionOptions, touchAfterSeconds } from './common.js';
 
 async function redisClient() {
@@ -143,6 +144,45 @@ export const contenders = {
     needs: 'redis',
     versus: 'es-redis',
     create: ({ scenario, prefix }) => sessionkit(skRedis(prefix, withoutAtomicSaves), scenario),
+  },
+  // Other frameworks: each sessionkit front against the framework's own session package on the
+  // same Redis, and the framework with no session (its ceiling). `versus` is then that package.
+  'bare-fastify': {
+    label: 'bare Fastify', library: 'none', store: '-', scenarios: all,
+    create: async () => ({}), serve: frameworks.fastifyServer,
+  },
+  'fs-redis': {
+    label: '@fastify/session + connect-redis', library: 'other', store: 'redis', scenarios: all, needs: 'redis',
+    create: frameworks.fastifySession, serve: frameworks.fastifyServer,
+  },
+  'sk-fastify-redis': {
+    label: 'sessionkit/fastify + RedisStore', library: 'sessionkit', store: 'redis', scenarios: all, needs: 'redis',
+    versus: 'fs-redis', create: frameworks.sessionkitFastify, serve: frameworks.fastifyServer,
+  },
+  'bare-koa': {
+    label: 'bare Koa', library: 'none', store: '-', scenarios: all,
+    create: async () => ({}), serve: frameworks.koaServer,
+  },
+  'ks-redis': {
+    label: 'koa-session + Redis store', library: 'other', store: 'redis', scenarios: all, needs: 'redis',
+    create: frameworks.koaSession, serve: frameworks.koaServer,
+  },
+  'sk-koa-redis': {
+    label: 'sessionkit/koa + RedisStore', library: 'sessionkit', store: 'redis', scenarios: all, needs: 'redis',
+    versus: 'ks-redis', create: frameworks.sessionkitKoa, serve: frameworks.koaServer,
+  },
+  'bare-hono': {
+    label: 'bare Hono', library: 'none', store: '-', scenarios: all,
+    create: async () => ({}), serve: frameworks.honoServer,
+  },
+  // hono-sessions makes and saves a session for every request, so "new" is not its to run.
+  'hs-redis': {
+    label: 'hono-sessions + Redis store', library: 'other', store: 'redis', scenarios: ['read', 'write', 'hot'], needs: 'redis',
+    create: frameworks.honoSessions, serve: frameworks.honoServer,
+  },
+  'sk-hono-redis': {
+    label: 'sessionkit/hono + RedisStore', library: 'sessionkit', store: 'redis', scenarios: all, needs: 'redis',
+    versus: 'hs-redis', create: frameworks.sessionkitHono, serve: frameworks.honoServer,
   },
 };
 

@@ -133,7 +133,7 @@ async function readCount(server) {
 
 /** How many logged-in sessions a contender's load uses: none without a session, one when hot. */
 function sessionCount(scenario, id) {
-  if (scenario === 'new' || id === 'bare') return 0;
+  if (scenario === 'new' || contenders[id].library === 'none') return 0;
   return scenario === 'hot' ? 1 : config.sessions;
 }
 
