@@ -145,9 +145,15 @@ describe('RedisStore: data layout and options', () => {
         app.get('/read', (req, res) => res.send(String((req.session as any).user)));
         const cookie = String((await request(app).get('/login')).headers['set-cookie']).split(';')[0]!;
         await new Promise((r) => setTimeout(r, 1100));
-        const touch = vi.spyOn(store, 'touch');
+        // Counted at the client: a spy on store.touch would be a wrapped method, which takes the
+        // store off the conditional path (getVersioned) that reads the key's expiry.
+        const client = store.client as { sendCommand(...args: unknown[]): unknown; call(...args: unknown[]): unknown };
+        const sent = driver === 'node-redis' ? vi.spyOn(client, 'sendCommand') : vi.spyOn(client, 'call');
+        const pexpires = () => sent.mock.calls.filter((call) => (driver === 'node-redis' ? (call[0] as string[])[0] : call[0]) === 'PEXPIRE').length;
         for (let i = 0; i < 10; i++) await request(app).get('/read').set('Cookie', cookie).expect('u');
-        expect(touch).toHaveBeenCalledTimes(1);
+        const touches = pexpires();
+        sent.mockRestore();
+        expect(touches).toBe(1);
       });
 
       it('getVersioned returns the exact stored text; setIfVersion writes only over it', async () => {
@@ -235,8 +241,107 @@ describe('RedisStore: data layout and options', () => {
         await store.clear();
         expect(await admin.exists(key)).toBe(0);
       });
+
+      /** Counts the commands the store's client sends while `run` runs, by name. */
+      async function commandsOf(store: RedisStore, run: () => Promise<unknown>): Promise<string[]> {
+        const client = store.client as { sendCommand(...args: unknown[]): unknown; call(...args: unknown[]): unknown };
+        const sent = driver === 'node-redis' ? vi.spyOn(client, 'sendCommand') : vi.spyOn(client, 'call');
+        try {
+          await run();
+          return sent.mock.calls.map((call) => String(driver === 'node-redis' ? (call[0] as string[])[0] : call[0]).toUpperCase());
+        } finally {
+          sent.mockRestore();
+        }
+      }
+
+      it('writes, touches and conditionally writes a session and files it under its user in one command', async () => {
+        const store = await make(driver, { userId: (d) => (d as any).uid });
+        const key = `${store.userPrefix}8`;
+        // Each script reaches the server once in full (EVAL), the first time it is missing there.
+        await store.set('warm', record({ uid: 'w' }));
+        await store.touch('warm', record({ uid: 'w' }));
+        await store.setIfVersion('warm', (await store.getVersioned('warm'))!.version, record({ uid: 'w' }));
+        expect(await commandsOf(store, () => store.set('a', record({ uid: 8 }, 60_000)))).toEqual(['EVALSHA']);
+        expect(await admin.sMembers(key)).toEqual(['a']);
+        expect(JSON.parse((await admin.get(`${store.prefix}a`))!).uid).toBe(8);
+        expect(await commandsOf(store, () => store.touch('a', record({ uid: 8 }, 600_000)))).toEqual(['EVALSHA']);
+        expect(await admin.pTTL(`${store.prefix}a`)).toBeGreaterThan(590_000);
+        const { version } = (await store.getVersioned('a'))!;
+        expect(await commandsOf(store, () => store.setIfVersion('b', version, record({ uid: 8 })))).toEqual(['EVALSHA']);
+        // Not written (no session b), so not filed either.
+        expect(await admin.sMembers(key)).toEqual(['a']);
+        expect(await commandsOf(store, () => store.setIfVersion('a', version, record({ uid: 8, n: 2 })))).toEqual(['EVALSHA']);
+        expect((await store.get('a'))!.n).toBe(2);
+        // Touching a session that is gone neither creates it nor files it.
+        await store.touch('ghost', record({ uid: 9 }, 60_000));
+        expect(await admin.exists([`${store.prefix}ghost`, `${store.userPrefix}9`])).toBe(0);
+      });
+
+      it("gives the user's set half a ttl of headroom, so touches within it leave the set's expiry alone", async () => {
+        const store = await make(driver, { userId: (d) => (d as any).uid });
+        const key = `${store.userPrefix}5`;
+        await store.set('s', record({ uid: 5 }, 60_000));
+        const first = await admin.pTTL(key);
+        expect(first).toBeGreaterThan(85_000);
+        expect(first).toBeLessThanOrEqual(90_000);
+        // Due within the headroom: the set keeps its expiry (it still outlives the session).
+        await store.touch('s', record({ uid: 5 }, 70_000));
+        const after = await admin.pTTL(key);
+        expect(after).toBeLessThanOrEqual(first);
+        expect(after).toBeGreaterThan(70_000);
+        // Beyond it: extended to the new expiry and half as long again.
+        await store.touch('s', record({ uid: 5 }, 100_000));
+        expect(await admin.pTTL(key)).toBeGreaterThan(145_000);
+        // Never shortened by a shorter session of the same user.
+        await store.set('short', record({ uid: 5 }, 10_000));
+        expect(await admin.pTTL(key)).toBeGreaterThan(145_000);
+        const forever = await make(driver, { userId: (d) => (d as any).uid, disableTTL: true });
+        await forever.set('f', record({ uid: 5 }));
+        expect(await admin.pTTL(`${forever.userPrefix}5`)).toBe(-1);
+      });
+
+      it("ends a user's sessions in a few commands however many there are (MGET and DEL a hundred at a time)", async () => {
+        const store = await make(driver, { userId: (d) => (d as any).uid });
+        const ids = Array.from({ length: 250 }, (_, i) => `m${i}`);
+        await Promise.all(ids.map((id) => store.set(id, record({ uid: 'many' }))));
+        await store.set('other', record({ uid: 'someone else' }));
+        // One filed session that moved to another user: listed for nobody, and dropped from the set.
+        await store.set('moved', record({ uid: 'many' }));
+        await store.set('moved', record({ uid: 'someone else' }));
+        const listing = await commandsOf(store, async () => expect(await store.listUserSessions('many')).toHaveLength(250));
+        expect(listing).toEqual(['SMEMBERS', 'MGET', 'MGET', 'MGET', 'SREM']);
+        expect(await admin.sIsMember(`${store.userPrefix}many`, 'moved')).toBe(0);
+        const ending = await commandsOf(store, async () => expect(await store.destroyUserSessions('many', { except: 'm7' })).toBe(249));
+        expect(ending).toEqual(['SMEMBERS', 'MGET', 'MGET', 'MGET', 'DEL', 'DEL', 'DEL', 'SREM']);
+        expect(await store.ids()).toEqual(expect.arrayContaining(['m7', 'other', 'moved']));
+        expect(await store.length()).toBe(3);
+        expect((await store.listUserSessions('many')).map((s) => s.id)).toEqual(['m7']);
+      });
     });
   }
+
+  it('ioredis: the commands of one tick leave corked, in one socket write, and the socket is uncorked on the next tick', async () => {
+    const io = await ioredis();
+    const store = new RedisStore({ client: io, prefix: `${base}cork${++n}:`, userId: (d) => (d as any).uid });
+    stores.push(store);
+    const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    await Promise.all(ids.map((id, i) => store.set(id, record({ uid: i % 3, i }))));
+    // Corked writes reach the socket through _writev, once per uncork.
+    const stream = io.stream as import('node:net').Socket & { _writev(...args: unknown[]): void };
+    const writes = vi.spyOn(stream, '_writev');
+    const loading = ids.map((id) => store.get(id));
+    expect(stream.writableCorked).toBe(1);
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(stream.writableCorked).toBe(0);
+    const loaded = await Promise.all(loading);
+    expect(writes).toHaveBeenCalledTimes(1);
+    writes.mockRestore();
+    expect(loaded.map((r) => r!.i)).toEqual(ids.map((_, i) => i));
+    // Commands sent while it is not ready wait for it, and are not corked.
+    await io.quit();
+    await expect(store.get('c1')).rejects.toThrow();
+    expect(stream.writableCorked).toBe(0);
+  });
 
   it('rejects bad options with a clear error', async () => {
     const client = await nodeRedis();

@@ -29,7 +29,7 @@ class Pending implements Abortable {
 
   constructor(
     readonly deadline: number,
-    readonly resolve: (value: any) => void,
+    readonly resolve: (value: unknown) => void,
     readonly reject: (err: unknown) => void,
   ) {}
 
@@ -78,7 +78,8 @@ export class Deadlines {
   run<T>(run: (signal: Abortable) => Promise<T>): Promise<T> {
     let pending!: Pending;
     const bounded = new Promise<T>((resolve, reject) => {
-      pending = new Pending(performance.now() + this.ms, resolve, reject);
+      // Settled only with what `run`'s promise resolved to, so the value is a T.
+      pending = new Pending(performance.now() + this.ms, (value) => resolve(value as T), reject);
     });
     let sent: Promise<T>;
     try {

@@ -6,7 +6,11 @@ import { createHash } from 'node:crypto';
  * Returns 1 when written, 0 when deleted, else the current value (nil when the key is gone:
  * a destroyed or expired session is never recreated). One key, so it runs on a cluster.
  */
-export const COMPARE_AND_SET = script(`
+export const COMPARE_AND_SET = script(compareAndSet(''));
+
+/** The Lua of COMPARE_AND_SET, with `written` run after a write (where `ttl` is ARGV[3] as a number). */
+function compareAndSet(written: string): string {
+  return `
 local current = redis.call('GET', KEYS[1])
 if current ~= ARGV[1] then return current end
 local ttl = tonumber(ARGV[3])
@@ -18,24 +22,64 @@ elseif ttl == 0 then
 else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
+${written}
+return 1
+`;
+}
+
+/**
+ * Lua that files session `sid` under the user's set `key` and makes the set outlive it: `ttl` ms
+ * (0 = forever), never shortening the set (a user's other sessions may live longer than this
+ * one). When the set would die first, it is given half as long again as needed, so the touches of
+ * a user's sessions over the next ttl/2 find it long-lived enough and only read its expiry: the
+ * check runs in every filing, in Redis, so no process can miss a session it must outlive.
+ */
+const FILE = `
+local function file(key, sid, ttl)
+  local left = redis.call('PTTL', key)
+  redis.call('SADD', key, sid)
+  if ttl == 0 then
+    redis.call('PERSIST', key)
+  elseif left == -2 or (left >= 0 and left < ttl) then
+    redis.call('PEXPIRE', key, string.format('%d', ttl + math.floor(ttl / 2)))
+  end
+end
+`;
+
+/** Files session ARGV[1] under a user's set KEYS[1], living at least ARGV[2] ms (0 = forever). For a cluster, where the set lives in another slot than the session. */
+export const FILE_UNDER_USER = script(`${FILE}
+file(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 return 1
 `);
 
 /**
- * Files session ARGV[1] under a user's set KEYS[1], and makes the set live at least ARGV[2] ms
- * (0 = forever), never shortening it: a user's other sessions may live longer than this one.
+ * SET of session KEYS[1] to ARGV[1] (with a PX of ARGV[2] ms above 0; 0 = no expiry), and its
+ * filing as ARGV[3] under the user's set KEYS[2]: one round trip where both keys share a server.
  */
-export const FILE_UNDER_USER = script(`
-local before = redis.call('PTTL', KEYS[1])
-redis.call('SADD', KEYS[1], ARGV[1])
+export const SET_AND_FILE = script(`${FILE}
 local ttl = tonumber(ARGV[2])
 if ttl == 0 then
-  redis.call('PERSIST', KEYS[1])
-elseif before == -2 or (before >= 0 and before < ttl) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+file(KEYS[2], ARGV[3], ttl)
+return 1
+`);
+
+/**
+ * PEXPIRE of session KEYS[1] by ARGV[1] ms (above 0) and, when the session exists, its filing as
+ * ARGV[2] under the user's set KEYS[2]; a missing session is neither created nor filed.
+ */
+export const TOUCH_AND_FILE = script(`${FILE}
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then
+  file(KEYS[2], ARGV[2], tonumber(ARGV[1]))
 end
 return 1
 `);
+
+/** COMPARE_AND_SET of KEYS[1] with its arguments, filing ARGV[4] under the user's set KEYS[2] when written. */
+export const COMPARE_SET_AND_FILE = script(FILE + compareAndSet('file(KEYS[2], ARGV[4], ttl)'));
 
 export interface Script {
   source: string;

@@ -7,7 +7,9 @@ import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend
 
 import { Deadlines, NEVER, type Abortable } from './deadlines.js';
 import { detectDriver, type Driver, type SendToNode } from './driver.js';
-import { COMPARE_AND_SET, FILE_UNDER_USER, isNoScript, type Script } from './scripts.js';
+import {
+  COMPARE_AND_SET, COMPARE_SET_AND_FILE, FILE_UNDER_USER, isNoScript, SET_AND_FILE, TOUCH_AND_FILE, type Script,
+} from './scripts.js';
 
 /** How records become the stored text and back; JSON by default, as connect-redis. */
 export interface Serializer {
@@ -50,6 +52,21 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** `command`'s answer once `beside` (the user index update, when there is one) is done too. */
 function both<T>(command: Promise<T>, beside: Promise<unknown> | undefined): Promise<T> {
   return beside ? Promise.all([command, beside]).then(([answer]) => answer) : command;
+}
+
+/** What the store asks of any client: its 'error' events. */
+interface ErrorSource {
+  on?(event: 'error', listener: (err: unknown) => void): unknown;
+  off?(event: 'error', listener: (err: unknown) => void): unknown;
+}
+
+/** Session IDs per MGET or DEL when a user's sessions are loaded or ended together. */
+const MANY = 100;
+
+function chunks(keys: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < keys.length; i += MANY) out.push(keys.slice(i, i + MANY));
+  return out;
 }
 
 function escapeGlob(text: string): string {
@@ -112,12 +129,12 @@ export class RedisStore extends Store {
     this.onClientError = (err) => {
       if (this.listenerCount('error') > 0) this.emit('error', err);
     };
-    (this.client as any).on?.('error', this.onClientError);
+    (this.client as ErrorSource).on?.('error', this.onClientError);
   }
 
   /** Stops listening to the client. The client stays open: it is the app's to quit. */
   close(): void {
-    (this.client as any).off?.('error', this.onClientError);
+    (this.client as ErrorSource).off?.('error', this.onClientError);
     this.driver.release();
   }
 
@@ -126,7 +143,7 @@ export class RedisStore extends Store {
   }
 
   /** Sends one command (to `key`'s master, or to the node `to`), bounded by `commandTimeout`. */
-  private send(key: string | undefined, args: string[], to?: SendToNode): Promise<any> {
+  private send(key: string | undefined, args: string[], to?: SendToNode): Promise<unknown> {
     return this.bounded((signal) => (to ? to(args, signal) : this.driver.send(key, args, signal)));
   }
 
@@ -140,13 +157,15 @@ export class RedisStore extends Store {
     }
   }
 
-  private async runScript(s: Script, key: string, args: string[]): Promise<any> {
+  /** Runs a script on the master of its first key (the others share its server: no cluster). */
+  private async runScript(s: Script, keys: string[], args: string[]): Promise<unknown> {
+    const count = String(keys.length);
     try {
-      return await this.send(key, ['EVALSHA', s.sha, '1', key, ...args]);
+      return await this.send(keys[0], ['EVALSHA', s.sha, count, ...keys, ...args]);
     } catch (err) {
       if (!isNoScript(err)) throw err;
       // Not cached on this node yet (a new node, a restart, SCRIPT FLUSH): EVAL caches it.
-      return this.send(key, ['EVAL', s.source, '1', key, ...args]);
+      return this.send(keys[0], ['EVAL', s.source, count, ...keys, ...args]);
     }
   }
 
@@ -168,11 +187,21 @@ export class RedisStore extends Store {
     }
   }
 
-  /** Files the session under its user (one command of its own: on a cluster the set lives in another slot). */
-  private fileUnderUser(sid: string, record: SessionRecord, ttlMs: number): Promise<unknown> | undefined {
+  /** The key of the set the record is filed under, or undefined for an anonymous one. */
+  private userKey(record: SessionRecord): string | undefined {
     const user = userKeyOf(this.userId, record);
-    if (user === undefined) return undefined;
-    return this.runScript(FILE_UNDER_USER, this.userPrefix + user, [sid, this.disableTTL ? '0' : String(ttlMs)]);
+    return user === undefined ? undefined : this.userPrefix + user;
+  }
+
+  /** The expiry argument of the scripts: ms above 0, or 0 for none (disableTTL). */
+  private ttlArg(ttlMs: number): string {
+    return this.disableTTL ? '0' : String(ttlMs);
+  }
+
+  /** Files the session under its user with a command of its own: on a cluster the set lives in another slot. */
+  private fileUnderUser(sid: string, userKey: string | undefined, ttlMs: number): Promise<unknown> | undefined {
+    if (userKey === undefined) return undefined;
+    return this.runScript(FILE_UNDER_USER, [userKey], [sid, this.ttlArg(ttlMs)]);
   }
 
   private async read(sid: string): Promise<VersionedRecord | null> {
@@ -189,30 +218,37 @@ export class RedisStore extends Store {
       return;
     }
     const text = this.serializer.stringify(record);
+    const userKey = this.userKey(record);
+    if (userKey !== undefined && !this.driver.cluster) {
+      await this.runScript(SET_AND_FILE, [key, userKey], [text, this.ttlArg(ttl), sid]);
+      return;
+    }
     const args = this.disableTTL ? ['SET', key, text] : ['SET', key, text, 'PX', String(ttl)];
-    await both(this.send(key, args), this.fileUnderUser(sid, record, ttl));
+    await both(this.send(key, args), this.fileUnderUser(sid, userKey, ttl));
   }
 
   get(sid: string): Promise<SessionRecord | null>;
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
-  get(sid: string, callback?: Callback<any>): any {
+  get(sid: string, callback?: Callback<SessionRecord | null>): Promise<SessionRecord | null> | void {
     return settle(this.read(sid).then((loaded) => loaded?.record ?? null), callback);
   }
 
   set(sid: string, session: SessionRecord): Promise<void>;
   set(sid: string, session: SessionRecord, callback: Callback): void;
-  set(sid: string, session: SessionRecord, callback?: Callback): any {
+  set(sid: string, session: SessionRecord, callback?: Callback): Promise<void> | void {
     return settle(this.write(sid, session), callback);
   }
 
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback): void;
-  destroy(sid: string, callback?: Callback): any {
+  destroy(sid: string, callback?: Callback): Promise<void> | void {
     return settle(this.send(this.key(sid), ['DEL', this.key(sid)]).then(() => undefined), callback);
   }
 
   /** Renews the expiry of an existing session (PEXPIRE: the record is not rewritten, nor created). */
-  touch(sid: string, session: SessionRecord, callback?: Callback): any {
+  touch(sid: string, session: SessionRecord): Promise<void>;
+  touch(sid: string, session: SessionRecord, callback: Callback): void;
+  touch(sid: string, session: SessionRecord, callback?: Callback): Promise<void> | void {
     return settle(this.renew(sid, session), callback);
   }
 
@@ -220,26 +256,39 @@ export class RedisStore extends Store {
     if (this.disableTouch || this.disableTTL) return;
     const key = this.key(sid);
     const ttl = this.ttlMs(session);
+    const userKey = ttl > 0 ? this.userKey(session) : undefined;
+    if (userKey !== undefined && !this.driver.cluster) {
+      await this.runScript(TOUCH_AND_FILE, [key, userKey], [String(ttl), sid]);
+      return;
+    }
     // A non-positive expiry deletes the key, as connect-redis's EXPIRE does.
-    await both(this.send(key, ['PEXPIRE', key, String(ttl)]), ttl > 0 ? this.fileUnderUser(sid, session, ttl) : undefined);
+    await both(this.send(key, ['PEXPIRE', key, String(ttl)]), this.fileUnderUser(sid, userKey, ttl));
   }
 
   /** Every live session, as an array of records with their `id`, as connect-redis returns them. */
-  all(callback?: Callback<Array<SessionRecord & { id: string }>>): any {
+  all(): Promise<Array<SessionRecord & { id: string }>>;
+  all(callback: Callback<Array<SessionRecord & { id: string }>>): void;
+  all(callback?: Callback<Array<SessionRecord & { id: string }>>): Promise<Array<SessionRecord & { id: string }>> | void {
     return settle(this.loadAll(), callback);
   }
 
-  ids(callback?: Callback<string[]>): any {
+  ids(): Promise<string[]>;
+  ids(callback: Callback<string[]>): void;
+  ids(callback?: Callback<string[]>): Promise<string[]> | void {
     const from = this.prefix.length;
     return settle(this.keys(this.prefix).then((keys) => keys.map((k) => k.slice(from))), callback);
   }
 
-  length(callback?: Callback<number>): any {
+  length(): Promise<number>;
+  length(callback: Callback<number>): void;
+  length(callback?: Callback<number>): Promise<number> | void {
     return settle(this.keys(this.prefix).then((keys) => keys.length), callback);
   }
 
   /** Deletes every session of this store's prefix, and the user index. */
-  clear(callback?: Callback): any {
+  clear(): Promise<void>;
+  clear(callback: Callback): void;
+  clear(callback?: Callback): Promise<void> | void {
     const clearing = (async () => {
       await this.deleteKeys(await this.keys(this.prefix));
       await this.deleteKeys(await this.keys(this.userPrefix));
@@ -300,7 +349,7 @@ export class RedisStore extends Store {
     const key = this.key(sid);
     // Both commands under one deadline (one entry, half the bookkeeping) and in one socket write.
     const [text, pttl] = await this.bounded((signal) =>
-      this.driver.together(() => Promise.all([this.driver.send(key, ['GET', key], signal), this.driver.send(key, ['PTTL', key], signal)])),
+      Promise.all([this.driver.send(key, ['GET', key], signal), this.driver.send(key, ['PTTL', key], signal)]),
     );
     const record = await this.parse(text);
     if (!record) return null;
@@ -311,16 +360,20 @@ export class RedisStore extends Store {
     return { record, version: text as string };
   }
 
-  /** One EVALSHA (the compare-and-set script) and, with `userId`, the user index update beside it. */
+  /**
+   * One EVALSHA: the compare-and-set script, which with `userId` also files a written session
+   * under its user (on a cluster, where the user's set lives in another slot, a second script
+   * files it beside the write).
+   */
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
     const key = this.key(sid);
     const ttl = this.ttlMs(record);
     const text = this.serializer.stringify(record);
-    const ttlArg = ttl <= 0 ? '-1' : this.disableTTL ? '0' : String(ttl);
-    const result = await both(
-      this.runScript(COMPARE_AND_SET, key, [version, text, ttlArg]),
-      ttl > 0 ? this.fileUnderUser(sid, record, ttl) : undefined,
-    );
+    const ttlArg = ttl <= 0 ? '-1' : this.ttlArg(ttl);
+    const userKey = ttl > 0 ? this.userKey(record) : undefined;
+    const result = userKey !== undefined && !this.driver.cluster
+      ? await this.runScript(COMPARE_SET_AND_FILE, [key, userKey], [version, text, ttlArg, sid])
+      : await both(this.runScript(COMPARE_AND_SET, [key], [version, text, ttlArg]), this.fileUnderUser(sid, userKey, ttl));
     if (result === 1 || result === '1') return { written: true, version: text };
     if (typeof result !== 'string') return { written: false, current: null };
     const current = await this.parse(result);
@@ -339,7 +392,27 @@ export class RedisStore extends Store {
       destroy: async (id) => {
         await this.send(this.key(id), ['DEL', this.key(id)]);
       },
+      loadMany: (ids) => this.loadMany(ids),
+      destroyMany: (ids) => this.destroyMany(ids),
     };
+  }
+
+  /**
+   * The records of `ids`, in their order: an MGET per hundred IDs, all sent at once (on a
+   * cluster, a GET each, as the keys rarely share a slot).
+   */
+  private async loadMany(ids: string[]): Promise<Array<SessionRecord | null>> {
+    const keys = ids.map((id) => this.key(id));
+    const texts = this.driver.cluster
+      ? await Promise.all(keys.map((key) => this.send(key, ['GET', key])))
+      : (await Promise.all(chunks(keys).map((chunk) => this.send(chunk[0], ['MGET', ...chunk]) as Promise<unknown[]>))).flat();
+    return Promise.all(texts.map((text) => this.parse(text)));
+  }
+
+  /** Deletes the sessions of `ids`: a DEL per hundred IDs, all sent at once (on a cluster, one each). */
+  private async destroyMany(ids: string[]): Promise<void> {
+    const keys = ids.map((id) => this.key(id));
+    await Promise.all((this.driver.cluster ? keys.map((key) => [key]) : chunks(keys)).map((chunk) => this.send(chunk[0], ['DEL', ...chunk])));
   }
 
   /** The live sessions of a user (needs the `userId` option). */
