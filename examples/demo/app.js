@@ -41,13 +41,16 @@ export function createApp({ store, sessionMiddleware, storeLabel = 'MemoryStore'
   const options = {
     secret,
     name: cookieName,
-    resave: false,
     saveUninitialized: false,
-    // An unmodified session's expiry is renewed in the store at most once a minute.
-    touchAfter: 60,
     rolling: false,
     cookie: { maxAge, httpOnly: true, sameSite: 'lax', secure: 'auto' },
   };
+  if (!sessionMiddleware) {
+    // Store-backed sessions only (a sealed session has no store to save to or touch).
+    options.resave = false;
+    // An unmodified session's expiry is renewed in the store at most once a minute.
+    options.touchAfter = 60;
+  }
   if (store) options.store = store;
   app.use(express.urlencoded({ extended: false, limit: '4kb' }));
   app.use(sessionMiddleware ? sessionMiddleware(options) : session(options));
