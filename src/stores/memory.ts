@@ -14,36 +14,127 @@ export interface MemoryStoreOptions extends UserIndexOptions {
 }
 
 /**
- * What the store knows of a session's saved text: when it expires (ms since the epoch,
- * Infinity for never) and, when it was touched since it was saved, the cookie of the touch as
- * JSON. A touch, on every unmodified request by default, then writes no record and `get`
- * checks the expiry without parsing.
+ * A stored session: the text last saved (its version), when it expires (ms since the epoch,
+ * Infinity for never), the cookie of a touch since that save (a touch, on every unmodified
+ * request by default, then writes no record, and `get` checks the expiry without parsing) and
+ * the user it is filed under. One object per session, the value of its ID in one Map, so a
+ * session costs little more than its text, as in express-session's MemoryStore.
  */
-interface Life {
-  /** The text this is about: a text put in `sessions` directly gets a new Life when next read. */
+interface Entry {
   text: string;
   expires: number;
   cookie: StoredCookie | undefined;
+  user: string | undefined;
 }
 
 /** A touched cookie as JSON would keep it: a copy of its fields, or (for any other shape) its JSON text. */
 type StoredCookie = Record<string, string | number | boolean | null> | string;
 
 /**
+ * A sweep runs in slices of about this many milliseconds (the clock read every SWEEP_CHECK
+ * sessions), with a turn of the event loop between them: requests are served during a sweep
+ * however many sessions the store holds.
+ */
+const SWEEP_SLICE_MS = 4;
+const SWEEP_CHECK = 256;
+
+/**
+ * `MemoryStore#sessions`: the saved texts by session ID, a Map of ID to JSON text over the
+ * store's entries. A text set here directly counts as saved: its expiry is read from it when
+ * next needed, and it is filed under no user.
+ */
+class SessionTexts implements Map<string, string> {
+  readonly #store: MemoryStore;
+  readonly #map: Map<string, string | Entry>;
+
+  constructor(store: MemoryStore, map: Map<string, string | Entry>) {
+    this.#store = store;
+    this.#map = map;
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  get(sid: string): string | undefined {
+    const value = this.#map.get(sid);
+    return typeof value === 'object' ? value.text : value;
+  }
+
+  has(sid: string): boolean {
+    return this.#map.has(sid);
+  }
+
+  set(sid: string, text: string): this {
+    this.#store.replaceText(sid, text);
+    return this;
+  }
+
+  delete(sid: string): boolean {
+    const had = this.#map.has(sid);
+    this.#store.drop(sid);
+    return had;
+  }
+
+  clear(): void {
+    this.#store.clear();
+  }
+
+  forEach(fn: (text: string, sid: string, map: Map<string, string>) => void, thisArg?: unknown): void {
+    for (const [sid, text] of this.entries()) fn.call(thisArg, text, sid, this);
+  }
+
+  keys(): MapIterator<string> {
+    return this.#map.keys();
+  }
+
+  values(): MapIterator<string> {
+    return texts(this.#map.values()) as unknown as MapIterator<string>;
+  }
+
+  entries(): MapIterator<[string, string]> {
+    return pairs(this.#map.entries()) as unknown as MapIterator<[string, string]>;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Map';
+  }
+}
+
+const textOf = (value: string | Entry): string => (typeof value === 'object' ? value.text : value);
+
+function* texts(values: Iterable<string | Entry>): Generator<string, undefined> {
+  for (const value of values) yield textOf(value);
+}
+
+function* pairs(entries: Iterable<[string, string | Entry]>): Generator<[string, string], undefined> {
+  for (const [sid, value] of entries) yield [sid, textOf(value)];
+}
+
+/**
  * Sessions in this process's memory. Records are kept as their JSON text, so a change to
  * `req.session` never reaches the store before a save; expired sessions are swept by an
- * unref'd timer; with `max`, the least recently used session is evicted first.
+ * unref'd timer, in slices that let requests through; with `max`, the least recently used
+ * session is evicted first.
  */
 export class MemoryStore extends Store {
   readonly max: number;
-  /** Session ID to the text last saved (a touch since is in `lives`), in least- to most-recently-used order. */
-  sessions = new Map<string, string>();
-  private readonly lives = new Map<string, Life>();
-  private readonly users = new Map<string, Set<string>>();
-  /** The user each session is filed under, so a session leaving the store leaves the index too. */
-  private readonly userOf = new Map<string, string>();
+  /** Session ID to its entry (or a text put in `sessions` directly), in least- to most-recently-used order. */
+  readonly #entries = new Map<string, string | Entry>();
+  /** Session ID to the text last saved (a touch since is kept beside it), in least- to most-recently-used order. */
+  readonly sessions: Map<string, string> = new SessionTexts(this, this.#entries);
+  /** User to the ID of their one session, or a Set of their IDs when they have several. */
+  private readonly users = new Map<string, string | Set<string>>();
   private readonly userId: MemoryStoreOptions['userId'];
   private timer: NodeJS.Timeout | undefined;
+  /** The sweep under way, which a `prune()` meanwhile joins. */
+  #sweep: Promise<number> | undefined;
+  /** Whether the sweep under way keeps the process alive (one asked for by `prune()` does). */
+  #sweepHeld = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     super();
@@ -57,31 +148,97 @@ export class MemoryStore extends Store {
     this.max = options.max ?? Infinity;
     this.userId = options.userId;
     if (checkPeriod > 0) {
-      this.timer = setInterval(() => this.prune(), checkPeriod);
+      this.timer = setInterval(() => {
+        if (!this.#sweep) void this.#startSweep(false);
+      }, checkPeriod);
       this.timer.unref();
     }
   }
 
-  /** Removes every expired session now (the timer does this every `checkPeriod`). */
-  prune(): void {
-    const now = Date.now();
-    for (const sid of this.sessions.keys()) this.life(sid, now);
+  /**
+   * Removes every expired session: in slices of a few milliseconds with a turn of the event loop
+   * between them (what the timer runs every `checkPeriod`). Resolves to the number removed.
+   */
+  prune(): Promise<number> {
+    if (this.#sweep) {
+      this.#sweepHeld = true;
+      return this.#sweep;
+    }
+    return this.#startSweep(true);
   }
 
-  /** Removes a session and its entry in the user index. */
-  private drop(sid: string): void {
-    this.sessions.delete(sid);
-    this.lives.delete(sid);
-    this.unfile(sid);
+  #startSweep(held: boolean): Promise<number> {
+    this.#sweepHeld = held;
+    const sweep = this.#sweepAll().finally(() => {
+      if (this.#sweep === sweep) this.#sweep = undefined;
+    });
+    this.#sweep = sweep;
+    return sweep;
   }
 
-  private unfile(sid: string): void {
-    const user = this.userOf.get(sid);
-    if (user === undefined) return;
-    this.userOf.delete(sid);
+  async #sweepAll(): Promise<number> {
+    // A Map iterator stays valid while the Map changes: sessions written meanwhile are visited
+    // too (and kept), deleted ones are skipped.
+    const it = this.#entries.entries();
+    let removed = 0;
+    for (;;) {
+      const now = Date.now();
+      const sliceStart = performance.now();
+      for (let n = 1; ; n++) {
+        const step = it.next();
+        if (step.done) return removed;
+        const [sid, value] = step.value;
+        if (typeof value === 'object' ? value.expires <= now : !this.#entryOf(sid, value, now)) {
+          if (typeof value === 'object') this.drop(sid);
+          removed++;
+        }
+        if (n % SWEEP_CHECK === 0 && performance.now() - sliceStart >= SWEEP_SLICE_MS) break;
+      }
+      await new Promise<void>((resolve) => {
+        const immediate = setImmediate(resolve);
+        if (!this.#sweepHeld) immediate.unref();
+      });
+    }
+  }
+
+  /**
+   * Removes a session and its entry in the user index.
+   * @internal
+   */
+  drop(sid: string): void {
+    const value = this.#entries.get(sid);
+    if (value === undefined) return;
+    this.#entries.delete(sid);
+    if (typeof value === 'object' && value.user !== undefined) this.#unfile(value.user, sid);
+  }
+
+  /**
+   * A text put in `sessions` directly: it replaces the session, whose user entry goes with it.
+   * @internal
+   */
+  replaceText(sid: string, text: string): void {
+    const value = this.#entries.get(sid);
+    if (typeof value === 'object' && value.user !== undefined) this.#unfile(value.user, sid);
+    this.#entries.set(sid, text);
+  }
+
+  #file(user: string, sid: string): void {
     const ids = this.users.get(user);
-    ids?.delete(sid);
-    if (ids?.size === 0) this.users.delete(user);
+    if (ids === undefined) this.users.set(user, sid);
+    else if (typeof ids === 'string') {
+      if (ids !== sid) this.users.set(user, new Set([ids, sid]));
+    } else ids.add(sid);
+  }
+
+  #unfile(user: string, sid: string): void {
+    const ids = this.users.get(user);
+    if (ids === undefined) return;
+    if (typeof ids === 'string') {
+      if (ids === sid) this.users.delete(user);
+    } else if (ids.delete(sid) && ids.size <= 1) {
+      if (ids.size === 0) this.users.delete(user);
+      else this.users.set(user, ids.values().next().value as string);
+    }
   }
 
   /** Stops the sweep timer. */
@@ -91,92 +248,89 @@ export class MemoryStore extends Store {
   }
 
   /**
-   * The life of a stored, unexpired session; an expired or unreadable one is dropped. A text
+   * The entry of a stored, unexpired session; an expired or unreadable one is dropped. A text
    * put in `sessions` directly is parsed once here to learn its expiry.
    */
-  private life(sid: string, now = Date.now()): Life | undefined {
-    const text = this.sessions.get(sid);
-    if (text === undefined) return undefined;
-    let life = this.lives.get(sid);
-    if (life?.text !== text) {
-      const record = parseRecord(text);
+  #entryOf(sid: string, value: string | Entry | undefined, now: number): Entry | undefined {
+    if (value === undefined) return undefined;
+    let entry: Entry;
+    if (typeof value === 'object') entry = value;
+    else {
+      const record = parseRecord(value);
       if (!record) {
-        this.drop(sid);
+        this.#entries.delete(sid);
         return undefined;
       }
-      life = { text, expires: expiryOf(record), cookie: undefined };
-      this.lives.set(sid, life);
+      entry = { text: value, expires: expiryOf(record), cookie: undefined, user: undefined };
+      this.#entries.set(sid, entry);
     }
-    if (life.expires <= now) {
+    if (entry.expires <= now) {
       this.drop(sid);
       return undefined;
     }
-    return life;
+    return entry;
+  }
+
+  #live(sid: string, now = Date.now()): Entry | undefined {
+    return this.#entryOf(sid, this.#entries.get(sid), now);
   }
 
   /** The stored record, with the cookie of a touch since its save; its version is the text saved. */
-  private read(sid: string, now?: number): VersionedRecord | null {
-    const life = this.life(sid, now);
-    if (!life) return null;
-    const text = life.text;
+  #read(sid: string, now?: number): VersionedRecord | null {
+    const entry = this.#live(sid, now);
+    if (!entry) return null;
+    const text = entry.text;
     const record = parseRecord(text);
     if (!record) {
       this.drop(sid);
       return null;
     }
-    if (life.cookie !== undefined) {
-      record.cookie = typeof life.cookie === 'string' ? JSON.parse(life.cookie) : { ...life.cookie };
-    }
+    const cookie = entry.cookie;
+    if (cookie !== undefined) record.cookie = typeof cookie === 'string' ? JSON.parse(cookie) : { ...cookie };
     return { record, version: text };
   }
 
   /** Most recently used goes last (only `max` needs the order). */
-  private used(sid: string, text: string): void {
+  #used(sid: string, entry: Entry): void {
     if (this.max !== Infinity) {
-      this.sessions.delete(sid);
-      this.sessions.set(sid, text);
+      this.#entries.delete(sid);
+      this.#entries.set(sid, entry);
     }
   }
 
-  private write(sid: string, record: SessionRecord): string {
+  #write(sid: string, record: SessionRecord): string {
     const text = JSON.stringify(record);
-    if (this.max !== Infinity) this.sessions.delete(sid);
-    this.sessions.set(sid, text);
-    this.lives.set(sid, { text, expires: expiryOf(record), cookie: undefined });
-    while (this.sessions.size > this.max) {
-      this.drop(this.sessions.keys().next().value as string);
-    }
     const user = userKeyOf(this.userId, record);
-    if (user !== this.userOf.get(sid)) {
-      this.unfile(sid);
-      if (user !== undefined) {
-        let ids = this.users.get(user);
-        if (!ids) this.users.set(user, (ids = new Set()));
-        ids.add(sid);
-        this.userOf.set(sid, user);
-      }
+    const previous = this.#entries.get(sid);
+    const before = typeof previous === 'object' ? previous.user : undefined;
+    if (previous !== undefined && this.max !== Infinity) this.#entries.delete(sid);
+    this.#entries.set(sid, { text, expires: expiryOf(record), cookie: undefined, user });
+    if (user !== before) {
+      if (before !== undefined) this.#unfile(before, sid);
+      if (user !== undefined) this.#file(user, sid);
     }
+    while (this.#entries.size > this.max) this.drop(this.#entries.keys().next().value as string);
     return text;
   }
 
   get(sid: string): Promise<SessionRecord | null>;
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
-  get(sid: string, callback?: Callback<any>): any {
-    const current = this.read(sid);
-    if (current) this.used(sid, current.version);
-    return settled(current?.record ?? null, callback);
+  get(sid: string, callback?: Callback<SessionRecord | null>): Promise<SessionRecord | null> | undefined {
+    const current = this.#read(sid);
+    if (current) this.#used(sid, this.#entries.get(sid) as Entry);
+    return settled(current ? current.record : null, callback);
   }
 
   set(sid: string, session: SessionRecord): Promise<void>;
   set(sid: string, session: SessionRecord, callback: Callback): void;
-  set(sid: string, session: SessionRecord, callback?: Callback): any {
-    this.write(sid, session);
+  set(sid: string, session: SessionRecord, callback?: Callback): Promise<void> | undefined {
+    this.#write(sid, session);
     return settled(undefined, callback);
   }
 
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback): void;
-  destroy(sid: string, callback?: Callback): any {
+  destroy(sid: string, callback?: Callback): Promise<void> | undefined {
     this.drop(sid);
     return settled(undefined, callback);
   }
@@ -186,46 +340,54 @@ export class MemoryStore extends Store {
    * The saved text and so the version stay as they are: a conditional write compares the data,
    * and the cookie of whoever writes last wins, as in a merge.
    */
-  touch(sid: string, session: SessionRecord, callback?: Callback): any {
-    const life = this.life(sid);
-    if (life) {
+  touch(sid: string, session: SessionRecord): Promise<void>;
+  touch(sid: string, session: SessionRecord, callback: Callback): void;
+  touch(sid: string, session: SessionRecord, callback?: Callback): Promise<void> | undefined {
+    const entry = this.#live(sid);
+    if (entry) {
       const cookie = storedCookie(session.cookie);
       if (cookie !== undefined) {
-        life.cookie = cookie;
-        life.expires = expiryOf(session);
+        entry.cookie = cookie;
+        entry.expires = expiryOf(session);
+        this.#used(sid, entry);
       } else {
         // A record without a cookie object is no session, as it would be once stored and read.
         this.drop(sid);
       }
-      this.used(sid, life.text);
     }
     return settled(undefined, callback);
   }
 
   /** Every live session, as an object of ID to record (as express-session's MemoryStore returns). */
-  all(callback?: Callback<Record<string, SessionRecord>>): any {
+  all(): Promise<Record<string, SessionRecord>>;
+  all(callback: Callback<Record<string, SessionRecord>>): void;
+  all(callback?: Callback<Record<string, SessionRecord>>): Promise<Record<string, SessionRecord>> | undefined {
     const out: Record<string, SessionRecord> = Object.create(null);
     const now = Date.now();
-    for (const sid of this.sessions.keys()) {
-      const current = this.read(sid, now);
+    for (const sid of [...this.#entries.keys()]) {
+      const current = this.#read(sid, now);
       if (current) out[sid] = current.record;
     }
     return settled(out, callback);
   }
 
-  ids(callback?: Callback<string[]>): any {
-    return settle(this.all().then((all: Record<string, SessionRecord>) => Object.keys(all)), callback);
+  ids(): Promise<string[]>;
+  ids(callback: Callback<string[]>): void;
+  ids(callback?: Callback<string[]>): Promise<string[]> | undefined {
+    return settle(this.all().then((all) => Object.keys(all)), callback);
   }
 
-  length(callback?: Callback<number>): any {
-    return settle(this.all().then((all: Record<string, SessionRecord>) => Object.keys(all).length), callback);
+  length(): Promise<number>;
+  length(callback: Callback<number>): void;
+  length(callback?: Callback<number>): Promise<number> | undefined {
+    return settle(this.all().then((all) => Object.keys(all).length), callback);
   }
 
-  clear(callback?: Callback): any {
-    this.sessions.clear();
-    this.lives.clear();
+  clear(): Promise<void>;
+  clear(callback: Callback): void;
+  clear(callback?: Callback): Promise<void> | undefined {
+    this.#entries.clear();
     this.users.clear();
-    this.userOf.clear();
     return settled(undefined, callback);
   }
 
@@ -233,33 +395,44 @@ export class MemoryStore extends Store {
   // with no await between them are atomic.
 
   async getVersioned(sid: string): Promise<VersionedRecord | null> {
-    const current = this.read(sid);
-    if (current) this.used(sid, current.version);
+    const current = this.#read(sid);
+    if (current) this.#used(sid, this.#entries.get(sid) as Entry);
     return current;
   }
 
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
     // Compared as text first: the record is parsed only to hand it back on a conflict.
-    if (this.sessions.get(sid) === version && this.life(sid)) return { written: true, version: this.write(sid, record) };
-    return { written: false, current: this.read(sid) };
+    const value = this.#entries.get(sid);
+    if (value !== undefined && textOf(value) === version && this.#entryOf(sid, value, Date.now())) {
+      return { written: true, version: this.#write(sid, record) };
+    }
+    return { written: false, current: this.#read(sid) };
   }
 
   // The user index.
 
   private get index(): UserIndexBackend {
     return {
-      members: async (user) => [...(this.users.get(user) ?? [])],
-      remove: async (user, ids) => {
-        const set = this.users.get(user);
-        if (!set) return;
-        for (const id of ids) {
-          set.delete(id);
-          if (this.userOf.get(id) === user) this.userOf.delete(id);
-        }
-        if (set.size === 0) this.users.delete(user);
+      members: async (user) => {
+        const ids = this.users.get(user);
+        return ids === undefined ? [] : typeof ids === 'string' ? [ids] : [...ids];
       },
-      load: async (id) => this.read(id)?.record ?? null,
+      remove: async (user, ids) => {
+        for (const id of ids) {
+          const value = this.#entries.get(id);
+          if (typeof value === 'object' && value.user === user) value.user = undefined;
+          this.#unfile(user, id);
+        }
+      },
+      load: async (id) => this.#read(id)?.record ?? null,
+      loadMany: async (ids) => {
+        const now = Date.now();
+        return ids.map((id) => this.#read(id, now)?.record ?? null);
+      },
       destroy: async (id) => this.drop(id),
+      destroyMany: async (ids) => {
+        for (const id of ids) this.drop(id);
+      },
     };
   }
 
