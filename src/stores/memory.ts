@@ -14,17 +14,30 @@ export interface MemoryStoreOptions extends UserIndexOptions {
 }
 
 /**
- * A stored session: the text last saved (its version), when it expires (ms since the epoch,
- * Infinity for never), the cookie of a touch since that save (a touch, on every unmodified
- * request by default, then writes no record, and `get` checks the expiry without parsing) and
- * the user it is filed under. One object per session, the value of its ID in one Map, so a
- * session costs little more than its text, as in express-session's MemoryStore.
+ * What the store keeps of a session, the value of its ID in one Map. Most sessions are their
+ * saved text alone (as in express-session's MemoryStore, whose memory this matches): their
+ * expiry is read from the text when the sweep, a touch or a conditional write needs it. A
+ * session filed under a user, or touched since its save, is an Entry.
  */
+type Value = string | Entry;
+
 interface Entry {
+  /** The saved text, or it with the cookie of a touch since. */
+  data: string | Touched;
+  /** The user's key hashed (see userHash), or undefined when the session is filed under no user. */
+  user: number | undefined;
+}
+
+/**
+ * A session touched since its save: the saved text (still its version: a conditional write
+ * compares the data, and the cookie of whoever writes last wins, as in a merge), the touch's
+ * cookie and the expiry it gave (ms since the epoch, Infinity for never). A touch, on every
+ * unmodified request by default, then writes no record.
+ */
+interface Touched {
   text: string;
+  cookie: StoredCookie;
   expires: number;
-  cookie: StoredCookie | undefined;
-  user: string | undefined;
 }
 
 /** A touched cookie as JSON would keep it: a copy of its fields, or (for any other shape) its JSON text. */
@@ -45,9 +58,9 @@ const SWEEP_CHECK = 256;
  */
 class SessionTexts implements Map<string, string> {
   readonly #store: MemoryStore;
-  readonly #map: Map<string, string | Entry>;
+  readonly #map: Map<string, Value>;
 
-  constructor(store: MemoryStore, map: Map<string, string | Entry>) {
+  constructor(store: MemoryStore, map: Map<string, Value>) {
     this.#store = store;
     this.#map = map;
   }
@@ -58,7 +71,7 @@ class SessionTexts implements Map<string, string> {
 
   get(sid: string): string | undefined {
     const value = this.#map.get(sid);
-    return typeof value === 'object' ? value.text : value;
+    return value === undefined ? undefined : textOf(value);
   }
 
   has(sid: string): boolean {
@@ -105,14 +118,29 @@ class SessionTexts implements Map<string, string> {
   }
 }
 
-const textOf = (value: string | Entry): string => (typeof value === 'object' ? value.text : value);
+function textOf(value: Value): string {
+  if (typeof value === 'string') return value;
+  const data = value.data;
+  return typeof data === 'string' ? data : data.text;
+}
 
-function* texts(values: Iterable<string | Entry>): Generator<string, undefined> {
+function* texts(values: Iterable<Value>): Generator<string, undefined> {
   for (const value of values) yield textOf(value);
 }
 
-function* pairs(entries: Iterable<[string, string | Entry]>): Generator<[string, string], undefined> {
+function* pairs(entries: Iterable<[string, Value]>): Generator<[string, string], undefined> {
   for (const [sid, value] of entries) yield [sid, textOf(value)];
+}
+
+/**
+ * A user key as the index files it: a 32-bit hash (a small integer, where a string would cost
+ * more than the rest of the index). Two users may share one; the listing checks every session
+ * against its record, and `remove` keeps a session still filed under the hash.
+ */
+function userHash(user: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < user.length; i++) h = Math.imul(h ^ user.charCodeAt(i), 0x01000193);
+  return h | 0;
 }
 
 /**
@@ -123,12 +151,12 @@ function* pairs(entries: Iterable<[string, string | Entry]>): Generator<[string,
  */
 export class MemoryStore extends Store {
   readonly max: number;
-  /** Session ID to its entry (or a text put in `sessions` directly), in least- to most-recently-used order. */
-  readonly #entries = new Map<string, string | Entry>();
+  /** Session ID to what is kept of it, in least- to most-recently-used order. */
+  readonly #entries = new Map<string, Value>();
   /** Session ID to the text last saved (a touch since is kept beside it), in least- to most-recently-used order. */
   readonly sessions: Map<string, string> = new SessionTexts(this, this.#entries);
-  /** User to the ID of their one session, or a Set of their IDs when they have several. */
-  private readonly users = new Map<string, string | Set<string>>();
+  /** A user's hashed key to the ID of their one session, or a Set of their IDs when they have several. */
+  private readonly users = new Map<number, string | Set<string>>();
   private readonly userId: MemoryStoreOptions['userId'];
   private timer: NodeJS.Timeout | undefined;
   /** The sweep under way, which a `prune()` meanwhile joins. */
@@ -188,8 +216,8 @@ export class MemoryStore extends Store {
         const step = it.next();
         if (step.done) return removed;
         const [sid, value] = step.value;
-        if (typeof value === 'object' ? value.expires <= now : !this.#entryOf(sid, value, now)) {
-          if (typeof value === 'object') this.drop(sid);
+        if (!(expiryOfValue(value) > now)) {
+          this.drop(sid);
           removed++;
         }
         if (n % SWEEP_CHECK === 0 && performance.now() - sliceStart >= SWEEP_SLICE_MS) break;
@@ -222,7 +250,7 @@ export class MemoryStore extends Store {
     this.#entries.set(sid, text);
   }
 
-  #file(user: string, sid: string): void {
+  #file(user: number, sid: string): void {
     const ids = this.users.get(user);
     if (ids === undefined) this.users.set(user, sid);
     else if (typeof ids === 'string') {
@@ -230,7 +258,7 @@ export class MemoryStore extends Store {
     } else ids.add(sid);
   }
 
-  #unfile(user: string, sid: string): void {
+  #unfile(user: number, sid: string): void {
     const ids = this.users.get(user);
     if (ids === undefined) return;
     if (typeof ids === 'string') {
@@ -247,64 +275,52 @@ export class MemoryStore extends Store {
     this.timer = undefined;
   }
 
-  /**
-   * The entry of a stored, unexpired session; an expired or unreadable one is dropped. A text
-   * put in `sessions` directly is parsed once here to learn its expiry.
-   */
-  #entryOf(sid: string, value: string | Entry | undefined, now: number): Entry | undefined {
+  /** What is kept of a stored, unexpired session; an expired or unreadable one is dropped. */
+  #live(sid: string, now = Date.now()): Value | undefined {
+    const value = this.#entries.get(sid);
     if (value === undefined) return undefined;
-    let entry: Entry;
-    if (typeof value === 'object') entry = value;
-    else {
-      const record = parseRecord(value);
-      if (!record) {
-        this.#entries.delete(sid);
-        return undefined;
-      }
-      entry = { text: value, expires: expiryOf(record), cookie: undefined, user: undefined };
-      this.#entries.set(sid, entry);
-    }
-    if (entry.expires <= now) {
-      this.drop(sid);
-      return undefined;
-    }
-    return entry;
-  }
-
-  #live(sid: string, now = Date.now()): Entry | undefined {
-    return this.#entryOf(sid, this.#entries.get(sid), now);
+    if (expiryOfValue(value) > now) return value;
+    this.drop(sid);
+    return undefined;
   }
 
   /** The stored record, with the cookie of a touch since its save; its version is the text saved. */
-  #read(sid: string, now?: number): VersionedRecord | null {
-    const entry = this.#live(sid, now);
-    if (!entry) return null;
-    const text = entry.text;
+  #read(sid: string, now = Date.now()): VersionedRecord | null {
+    const value = this.#entries.get(sid);
+    if (value === undefined) return null;
+    const data = typeof value === 'string' ? value : value.data;
+    const text = typeof data === 'string' ? data : data.text;
     const record = parseRecord(text);
-    if (!record) {
+    // The expiry of the record just parsed, or the touch's.
+    if (!record || !((typeof data === 'string' ? expiryOf(record) : data.expires) > now)) {
       this.drop(sid);
       return null;
     }
-    const cookie = entry.cookie;
-    if (cookie !== undefined) record.cookie = typeof cookie === 'string' ? JSON.parse(cookie) : { ...cookie };
+    if (typeof data !== 'string') {
+      const cookie = data.cookie;
+      record.cookie = typeof cookie === 'string' ? JSON.parse(cookie) : { ...cookie };
+    }
     return { record, version: text };
   }
 
   /** Most recently used goes last (only `max` needs the order). */
-  #used(sid: string, entry: Entry): void {
+  #used(sid: string): void {
     if (this.max !== Infinity) {
+      const value = this.#entries.get(sid);
+      if (value === undefined) return;
       this.#entries.delete(sid);
-      this.#entries.set(sid, entry);
+      this.#entries.set(sid, value);
     }
   }
 
   #write(sid: string, record: SessionRecord): string {
     const text = JSON.stringify(record);
-    const user = userKeyOf(this.userId, record);
+    const key = userKeyOf(this.userId, record);
+    const user = key === undefined ? undefined : userHash(key);
     const previous = this.#entries.get(sid);
     const before = typeof previous === 'object' ? previous.user : undefined;
     if (previous !== undefined && this.max !== Infinity) this.#entries.delete(sid);
-    this.#entries.set(sid, { text, expires: expiryOf(record), cookie: undefined, user });
+    this.#entries.set(sid, user === undefined ? text : { data: text, user });
     if (user !== before) {
       if (before !== undefined) this.#unfile(before, sid);
       if (user !== undefined) this.#file(user, sid);
@@ -317,7 +333,7 @@ export class MemoryStore extends Store {
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
   get(sid: string, callback?: Callback<SessionRecord | null>): Promise<SessionRecord | null> | undefined {
     const current = this.#read(sid);
-    if (current) this.#used(sid, this.#entries.get(sid) as Entry);
+    if (current) this.#used(sid);
     return settled(current ? current.record : null, callback);
   }
 
@@ -343,13 +359,14 @@ export class MemoryStore extends Store {
   touch(sid: string, session: SessionRecord): Promise<void>;
   touch(sid: string, session: SessionRecord, callback: Callback): void;
   touch(sid: string, session: SessionRecord, callback?: Callback): Promise<void> | undefined {
-    const entry = this.#live(sid);
-    if (entry) {
+    const value = this.#live(sid);
+    if (value !== undefined) {
       const cookie = storedCookie(session.cookie);
       if (cookie !== undefined) {
-        entry.cookie = cookie;
-        entry.expires = expiryOf(session);
-        this.#used(sid, entry);
+        const touched: Touched = { text: textOf(value), cookie, expires: expiryOf(session) };
+        if (typeof value === 'string') this.#entries.set(sid, { data: touched, user: undefined });
+        else value.data = touched;
+        this.#used(sid);
       } else {
         // A record without a cookie object is no session, as it would be once stored and read.
         this.drop(sid);
@@ -396,14 +413,14 @@ export class MemoryStore extends Store {
 
   async getVersioned(sid: string): Promise<VersionedRecord | null> {
     const current = this.#read(sid);
-    if (current) this.#used(sid, this.#entries.get(sid) as Entry);
+    if (current) this.#used(sid);
     return current;
   }
 
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
     // Compared as text first: the record is parsed only to hand it back on a conflict.
     const value = this.#entries.get(sid);
-    if (value !== undefined && textOf(value) === version && this.#entryOf(sid, value, Date.now())) {
+    if (value !== undefined && textOf(value) === version && this.#live(sid)) {
       return { written: true, version: this.#write(sid, record) };
     }
     return { written: false, current: this.#read(sid) };
@@ -414,14 +431,16 @@ export class MemoryStore extends Store {
   private get index(): UserIndexBackend {
     return {
       members: async (user) => {
-        const ids = this.users.get(user);
+        const ids = this.users.get(userHash(user));
         return ids === undefined ? [] : typeof ids === 'string' ? [ids] : [...ids];
       },
       remove: async (user, ids) => {
+        const hash = userHash(user);
         for (const id of ids) {
+          // Another user's session under the same hash stays filed.
           const value = this.#entries.get(id);
-          if (typeof value === 'object' && value.user === user) value.user = undefined;
-          this.#unfile(user, id);
+          if (typeof value === 'object' && value.user === hash) continue;
+          this.#unfile(hash, id);
         }
       },
       load: async (id) => this.#read(id)?.record ?? null,
@@ -443,6 +462,54 @@ export class MemoryStore extends Store {
   destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number> {
     return destroyUserSessions(this.index, this.userId, userId, options);
   }
+}
+
+/**
+ * When a stored session expires (ms since the epoch, Infinity for never); NaN when its text is
+ * no session. A text is read as far as its cookie's `expires` where it starts as sessionkit and
+ * express-session write it, and parsed whole otherwise.
+ */
+function expiryOfValue(value: Value): number {
+  const data = typeof value === 'string' ? value : value.data;
+  if (typeof data !== 'string') return data.expires;
+  const quick = expiryInText(data);
+  if (quick !== undefined) return quick;
+  const record = parseRecord(data);
+  return record ? expiryOf(record) : NaN;
+}
+
+const COOKIE_START = '{"cookie":{';
+const EXPIRES_KEY = '"expires":';
+
+/**
+ * The expiry in a stored text that starts with a cookie of flat fields and no escapes, holding
+ * one `expires`, a string or null; undefined for any other text (then it is parsed whole). With
+ * no `\\`, `{` or `[` and an even number of quotes before the first `}`, that `}` ends the
+ * cookie and every `"expires":` before it is one of its keys. The text is still parsed whole
+ * when it is read: this is for the sweep, touches and conditional writes.
+ */
+function expiryInText(text: string): number | undefined {
+  const from = COOKIE_START.length;
+  if (!text.startsWith(COOKIE_START)) return undefined;
+  const end = text.indexOf('}', from);
+  if (end < 0) return undefined;
+  let quotes = 0;
+  for (let i = from; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) quotes++; // '"'
+    else if (c === 92 || c === 123 || c === 91) return undefined; // '\\' '{' '['
+  }
+  if (quotes % 2 !== 0) return undefined;
+  // JSON.parse keeps the last of repeated keys: a second cookie is left to it.
+  if (text.includes('"cookie":', end)) return undefined;
+  const key = text.indexOf(EXPIRES_KEY, from - 1);
+  if (key < 0 || key > end) return Infinity;
+  if (text.indexOf(EXPIRES_KEY, key + 1) !== -1 && text.indexOf(EXPIRES_KEY, key + 1) < end) return undefined;
+  const at = key + EXPIRES_KEY.length;
+  if (text.startsWith('null', at)) return Infinity;
+  if (text.charCodeAt(at) !== 34) return undefined;
+  const ms = Date.parse(text.slice(at + 1, text.indexOf('"', at + 1)));
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** A record's expiry in ms since the epoch; Infinity when it has none (or none readable). */
