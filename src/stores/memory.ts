@@ -136,8 +136,9 @@ function* pairs(entries: Iterable<[string, Value]>): Generator<[string, string],
  * A user key as the index files it: a 32-bit hash (a small integer, where a string would cost
  * more than the rest of the index). Two users may share one; the listing checks every session
  * against its record, and `remove` keeps a session still filed under the hash.
+ * @internal exported for the tests of shared hashes
  */
-function userHash(user: string): number {
+export function userHash(user: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < user.length; i++) h = Math.imul(h ^ user.charCodeAt(i), 0x01000193);
   return h | 0;
