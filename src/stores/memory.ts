@@ -480,37 +480,94 @@ function expiryOfValue(value: Value): number {
 }
 
 const COOKIE_START = '{"cookie":{';
-const EXPIRES_KEY = '"expires":';
 
 /**
- * The expiry in a stored text that starts with a cookie of flat fields and no escapes, holding
- * one `expires`, a string or null; undefined for any other text (then it is parsed whole). With
- * no `\\`, `{` or `[` and an even number of quotes before the first `}`, that `}` ends the
- * cookie and every `"expires":` before it is one of its keys. The text is still parsed whole
- * when it is read: this is for the sweep, touches and conditional writes.
+ * The expiry in a stored text that starts with a cookie of flat fields (strings, numbers,
+ * booleans, null) and no escapes, holding at most one `expires`, a string or null; undefined
+ * for any other text (then it is parsed whole). It walks the cookie's keys and values: with no
+ * `\\` in it, every quote opens or closes a string. The text is still parsed whole when it is
+ * read: this is for the sweep, touches and conditional writes.
  */
 function expiryInText(text: string): number | undefined {
-  const from = COOKIE_START.length;
   if (!text.startsWith(COOKIE_START)) return undefined;
-  const end = text.indexOf('}', from);
-  if (end < 0) return undefined;
-  let quotes = 0;
-  for (let i = from; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) quotes++; // '"'
-    else if (c === 92 || c === 123 || c === 91) return undefined; // '\\' '{' '['
+  let at = COOKIE_START.length;
+  let expires = -1;
+  for (;;) {
+    // A key.
+    if (text.charCodeAt(at) !== 34) return undefined; // '"'
+    const keyEnd = text.indexOf('"', at + 1);
+    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 58) return undefined; // ':'
+    const isExpires = keyEnd - at === 8 && text.startsWith('expires', at + 1);
+    at = keyEnd + 2;
+    // Its value.
+    if (isExpires) {
+      if (expires !== -1) return undefined; // JSON.parse keeps the last of repeated keys
+      expires = at;
+    }
+    const first = text.charCodeAt(at);
+    if (first === 34) {
+      at = text.indexOf('"', at + 1) + 1;
+      if (at === 0) return undefined;
+    } else if (!(first === 45 || (first >= 48 && first <= 57) || first === 116 || first === 102 || first === 110)) {
+      return undefined; // an object, an array, white space: not a flat field as JSON.stringify writes it
+    } else {
+      while (at < text.length) {
+        const c = text.charCodeAt(at);
+        if (c === 44 || c === 125) break; // ',' '}'
+        at++;
+      }
+    }
+    const next = text.charCodeAt(at);
+    if (next === 125) break; // '}'
+    if (next !== 44) return undefined;
+    at++;
   }
-  if (quotes % 2 !== 0) return undefined;
+  const backslash = text.indexOf('\\', COOKIE_START.length);
+  if (backslash !== -1 && backslash < at) return undefined;
   // JSON.parse keeps the last of repeated keys: a second cookie is left to it.
-  if (text.includes('"cookie":', end)) return undefined;
-  const key = text.indexOf(EXPIRES_KEY, from - 1);
-  if (key < 0 || key > end) return Infinity;
-  if (text.indexOf(EXPIRES_KEY, key + 1) !== -1 && text.indexOf(EXPIRES_KEY, key + 1) < end) return undefined;
-  const at = key + EXPIRES_KEY.length;
-  if (text.startsWith('null', at)) return Infinity;
-  if (text.charCodeAt(at) !== 34) return undefined;
-  const ms = Date.parse(text.slice(at + 1, text.indexOf('"', at + 1)));
-  return Number.isNaN(ms) ? undefined : ms;
+  if (text.includes('"cookie":', at)) return undefined;
+  if (expires === -1) return Infinity;
+  // As expiresOf reads it: null is no expiry; a number or a boolean is left to it.
+  if (text.charCodeAt(expires) !== 34) return text.startsWith('null', expires) ? Infinity : undefined;
+  return isoTime(text, expires + 1) ?? (Date.parse(text.slice(expires + 1, text.indexOf('"', expires + 1))) || undefined);
+}
+
+/**
+ * The time of an ISO date as `toISOString` writes it (`2026-01-31T12:00:00.000Z`) at `at` in
+ * `text`, read digit by digit (Date.parse costs more than the rest of a sweep); undefined for
+ * any other form, and for the days and hours Date.parse would judge differently.
+ */
+function isoTime(text: string, at: number): number | undefined {
+  if (
+    text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45 || text.charCodeAt(at + 10) !== 84 ||
+    text.charCodeAt(at + 13) !== 58 || text.charCodeAt(at + 16) !== 58 || text.charCodeAt(at + 19) !== 46 ||
+    text.charCodeAt(at + 23) !== 90 || text.charCodeAt(at + 24) !== 34
+  ) {
+    return undefined;
+  }
+  const year = digits(text, at, 4);
+  const month = digits(text, at + 5, 2);
+  const day = digits(text, at + 8, 2);
+  const hour = digits(text, at + 11, 2);
+  const minute = digits(text, at + 14, 2);
+  const second = digits(text, at + 17, 2);
+  const ms = digits(text, at + 20, 3);
+  // Date.UTC reads years below 100 as 19xx; days past the 28th may not be in the month.
+  if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59 && ms >= 0)) {
+    return undefined;
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** The number written by `count` decimal digits at `at`; NaN when one is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** A record's expiry in ms since the epoch; Infinity when it has none (or none readable). */

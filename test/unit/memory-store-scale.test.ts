@@ -93,6 +93,16 @@ describe('MemoryStore expiry read from the stored text', () => {
     ['the cookie not first', `{"n":1,"cookie":{"expires":"${past}"}}`],
     ['spaces', `{"cookie": {"expires": "${past}"}}`],
     ['broken', `{"cookie":{"expires":"${soon}"`],
+    ['expires a number', `{"cookie":{"expires":${Date.now() - minute},"path":"/"}}`],
+    ['expires 0', '{"cookie":{"expires":0,"path":"/"}}'],
+    ['expires empty', '{"cookie":{"expires":"","path":"/"}}'],
+    ['expires on a 31st', '{"cookie":{"expires":"2020-01-31T10:00:00.000Z","path":"/"}}'],
+    ['expires on 30 February', '{"cookie":{"expires":"2999-02-30T10:00:00.000Z","path":"/"}}'],
+    ['expires in year 0099', '{"cookie":{"expires":"0099-01-01T10:00:00.000Z","path":"/"}}'],
+    ['expires at hour 24', '{"cookie":{"expires":"2020-01-01T24:00:00.000Z","path":"/"}}'],
+    ['expires without ms', '{"cookie":{"expires":"2020-01-01T10:00:00Z","path":"/"}}'],
+    ['a string with a comma before the expires', `{"cookie":{"a":"x,y","expires":"${past}"},"n":1}`],
+    ['white space before a value', `{"cookie":{"a": "x,y","expires":"${past}"},"n":1}`],
     ['not an object', '"text"'],
   ];
 
@@ -107,7 +117,10 @@ describe('MemoryStore expiry read from the stored text', () => {
     const read = [];
     for (const [label] of texts) if (await reader.get(label)) read.push(label);
     expect([...swept.sessions.keys()]).toEqual(read);
-    expect(read).toEqual(['as written, live', 'expires null', 'no expires', 'expires not a date', 'an expires key only in the data']);
+    expect(read).toEqual([
+      'as written, live', 'expires null', 'no expires', 'expires not a date', 'an expires key only in the data',
+      'expires 0', 'expires empty', 'expires on 30 February',
+    ]);
   });
 
   it('a touch and a conditional write see the same expiry', async () => {
