@@ -285,8 +285,11 @@ export class MemoryStore extends Store {
     return undefined;
   }
 
-  /** The stored record, with the cookie of a touch since its save; its version is the text saved. */
-  #read(sid: string, now = Date.now()): VersionedRecord | null {
+  /**
+   * The stored record, with the cookie of a touch since its save; its version is the text saved.
+   * `used` makes it the most recently used (for `max`).
+   */
+  #read(sid: string, now = Date.now(), used = false): VersionedRecord | null {
     const value = this.#entries.get(sid);
     if (value === undefined) return null;
     const data = typeof value === 'string' ? value : value.data;
@@ -296,6 +299,10 @@ export class MemoryStore extends Store {
     if (!record || !((typeof data === 'string' ? expiryOf(record) : data.expires) > now)) {
       this.drop(sid);
       return null;
+    }
+    if (used && this.max !== Infinity) {
+      this.#entries.delete(sid);
+      this.#entries.set(sid, value);
     }
     if (typeof data !== 'string') {
       const cookie = data.cookie;
@@ -333,8 +340,7 @@ export class MemoryStore extends Store {
   get(sid: string): Promise<SessionRecord | null>;
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
   get(sid: string, callback?: Callback<SessionRecord | null>): Promise<SessionRecord | null> | undefined {
-    const current = this.#read(sid);
-    if (current) this.#used(sid);
+    const current = this.#read(sid, Date.now(), true);
     return settled(current ? current.record : null, callback);
   }
 
@@ -413,9 +419,7 @@ export class MemoryStore extends Store {
   // with no await between them are atomic.
 
   async getVersioned(sid: string): Promise<VersionedRecord | null> {
-    const current = this.#read(sid);
-    if (current) this.#used(sid);
-    return current;
+    return this.#read(sid, Date.now(), true);
   }
 
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
@@ -534,14 +538,15 @@ function expiryInText(text: string): number | undefined {
 
 /**
  * The time of an ISO date as `toISOString` writes it (`2026-01-31T12:00:00.000Z`) at `at` in
- * `text`, read digit by digit (Date.parse costs more than the rest of a sweep); undefined for
- * any other form, and for the days and hours Date.parse would judge differently.
+ * `text` (ending there or at a quote), read digit by digit (Date.parse costs more than the rest
+ * of a sweep, and much of a get); undefined for any other form, and for the days and hours
+ * Date.parse would judge differently.
  */
 function isoTime(text: string, at: number): number | undefined {
   if (
     text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45 || text.charCodeAt(at + 10) !== 84 ||
     text.charCodeAt(at + 13) !== 58 || text.charCodeAt(at + 16) !== 58 || text.charCodeAt(at + 19) !== 46 ||
-    text.charCodeAt(at + 23) !== 90 || text.charCodeAt(at + 24) !== 34
+    text.charCodeAt(at + 23) !== 90 || !(at + 24 === text.length || text.charCodeAt(at + 24) === 34)
   ) {
     return undefined;
   }
@@ -572,6 +577,11 @@ function digits(text: string, at: number, count: number): number {
 
 /** A record's expiry in ms since the epoch; Infinity when it has none (or none readable). */
 function expiryOf(record: SessionRecord): number {
+  const expires = record.cookie?.expires;
+  if (typeof expires === 'string' && expires.length === 24) {
+    const time = isoTime(expires, 0);
+    if (time !== undefined) return time;
+  }
   return expiresOf(record)?.getTime() ?? Infinity;
 }
 
