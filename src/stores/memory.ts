@@ -14,36 +14,156 @@ export interface MemoryStoreOptions extends UserIndexOptions {
 }
 
 /**
- * What the store knows of a session's saved text: when it expires (ms since the epoch,
- * Infinity for never) and, when it was touched since it was saved, the cookie of the touch as
- * JSON. A touch, on every unmodified request by default, then writes no record and `get`
- * checks the expiry without parsing.
+ * What the store keeps of a session, the value of its ID in one Map. Most sessions are their
+ * saved text alone (as in express-session's MemoryStore, whose memory this matches): their
+ * expiry is read from the text when the sweep, a touch or a conditional write needs it. A
+ * session filed under a user, or touched since its save, is an Entry.
  */
-interface Life {
-  /** The text this is about: a text put in `sessions` directly gets a new Life when next read. */
+type Value = string | Entry;
+
+interface Entry {
+  /** The saved text, or it with the cookie of a touch since. */
+  data: string | Touched;
+  /** The user's key hashed (see userHash), or undefined when the session is filed under no user. */
+  user: number | undefined;
+}
+
+/**
+ * A session touched since its save: the saved text (still its version: a conditional write
+ * compares the data, and the cookie of whoever writes last wins, as in a merge), the touch's
+ * cookie and the expiry it gave (ms since the epoch, Infinity for never). A touch, on every
+ * unmodified request by default, then writes no record.
+ */
+interface Touched {
   text: string;
+  cookie: StoredCookie;
   expires: number;
-  cookie: StoredCookie | undefined;
 }
 
 /** A touched cookie as JSON would keep it: a copy of its fields, or (for any other shape) its JSON text. */
 type StoredCookie = Record<string, string | number | boolean | null> | string;
 
 /**
+ * A sweep runs in slices of about this many milliseconds (the clock read every SWEEP_CHECK
+ * sessions), with a turn of the event loop between them: requests are served during a sweep
+ * however many sessions the store holds.
+ */
+const SWEEP_SLICE_MS = 4;
+const SWEEP_CHECK = 256;
+
+/**
+ * `MemoryStore#sessions`: the saved texts by session ID, a Map of ID to JSON text over the
+ * store's entries. A text set here directly counts as saved: its expiry is read from it when
+ * next needed, and it is filed under no user.
+ */
+class SessionTexts implements Map<string, string> {
+  readonly #store: MemoryStore;
+  readonly #map: Map<string, Value>;
+
+  constructor(store: MemoryStore, map: Map<string, Value>) {
+    this.#store = store;
+    this.#map = map;
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  get(sid: string): string | undefined {
+    const value = this.#map.get(sid);
+    return value === undefined ? undefined : textOf(value);
+  }
+
+  has(sid: string): boolean {
+    return this.#map.has(sid);
+  }
+
+  set(sid: string, text: string): this {
+    this.#store.replaceText(sid, text);
+    return this;
+  }
+
+  delete(sid: string): boolean {
+    const had = this.#map.has(sid);
+    this.#store.drop(sid);
+    return had;
+  }
+
+  clear(): void {
+    this.#store.clear();
+  }
+
+  forEach(fn: (text: string, sid: string, map: Map<string, string>) => void, thisArg?: unknown): void {
+    for (const [sid, text] of this.entries()) fn.call(thisArg, text, sid, this);
+  }
+
+  keys(): MapIterator<string> {
+    return this.#map.keys();
+  }
+
+  values(): MapIterator<string> {
+    return texts(this.#map.values()) as unknown as MapIterator<string>;
+  }
+
+  entries(): MapIterator<[string, string]> {
+    return pairs(this.#map.entries()) as unknown as MapIterator<[string, string]>;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Map';
+  }
+}
+
+function textOf(value: Value): string {
+  if (typeof value === 'string') return value;
+  const data = value.data;
+  return typeof data === 'string' ? data : data.text;
+}
+
+function* texts(values: Iterable<Value>): Generator<string, undefined> {
+  for (const value of values) yield textOf(value);
+}
+
+function* pairs(entries: Iterable<[string, Value]>): Generator<[string, string], undefined> {
+  for (const [sid, value] of entries) yield [sid, textOf(value)];
+}
+
+/**
+ * A user key as the index files it: a 32-bit hash (a small integer, where a string would cost
+ * more than the rest of the index). Two users may share one; the listing checks every session
+ * against its record, and `remove` keeps a session still filed under the hash.
+ * @internal exported for the tests of shared hashes
+ */
+export function userHash(user: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < user.length; i++) h = Math.imul(h ^ user.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+/**
  * Sessions in this process's memory. Records are kept as their JSON text, so a change to
  * `req.session` never reaches the store before a save; expired sessions are swept by an
- * unref'd timer; with `max`, the least recently used session is evicted first.
+ * unref'd timer, in slices that let requests through; with `max`, the least recently used
+ * session is evicted first.
  */
 export class MemoryStore extends Store {
   readonly max: number;
-  /** Session ID to the text last saved (a touch since is in `lives`), in least- to most-recently-used order. */
-  sessions = new Map<string, string>();
-  private readonly lives = new Map<string, Life>();
-  private readonly users = new Map<string, Set<string>>();
-  /** The user each session is filed under, so a session leaving the store leaves the index too. */
-  private readonly userOf = new Map<string, string>();
+  /** Session ID to what is kept of it, in least- to most-recently-used order. */
+  readonly #entries = new Map<string, Value>();
+  /** Session ID to the text last saved (a touch since is kept beside it), in least- to most-recently-used order. */
+  readonly sessions: Map<string, string> = new SessionTexts(this, this.#entries);
+  /** A user's hashed key to the ID of their one session, or a Set of their IDs when they have several. */
+  private readonly users = new Map<number, string | Set<string>>();
   private readonly userId: MemoryStoreOptions['userId'];
   private timer: NodeJS.Timeout | undefined;
+  /** The sweep under way, which a `prune()` meanwhile joins. */
+  #sweep: Promise<number> | undefined;
+  /** Whether the sweep under way keeps the process alive (one asked for by `prune()` does). */
+  #sweepHeld = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     super();
@@ -57,31 +177,97 @@ export class MemoryStore extends Store {
     this.max = options.max ?? Infinity;
     this.userId = options.userId;
     if (checkPeriod > 0) {
-      this.timer = setInterval(() => this.prune(), checkPeriod);
+      this.timer = setInterval(() => {
+        if (!this.#sweep) void this.#startSweep(false);
+      }, checkPeriod);
       this.timer.unref();
     }
   }
 
-  /** Removes every expired session now (the timer does this every `checkPeriod`). */
-  prune(): void {
-    const now = Date.now();
-    for (const sid of this.sessions.keys()) this.life(sid, now);
+  /**
+   * Removes every expired session: in slices of a few milliseconds with a turn of the event loop
+   * between them (what the timer runs every `checkPeriod`). Resolves to the number removed.
+   */
+  prune(): Promise<number> {
+    if (this.#sweep) {
+      this.#sweepHeld = true;
+      return this.#sweep;
+    }
+    return this.#startSweep(true);
   }
 
-  /** Removes a session and its entry in the user index. */
-  private drop(sid: string): void {
-    this.sessions.delete(sid);
-    this.lives.delete(sid);
-    this.unfile(sid);
+  #startSweep(held: boolean): Promise<number> {
+    this.#sweepHeld = held;
+    const sweep = this.#sweepAll().finally(() => {
+      if (this.#sweep === sweep) this.#sweep = undefined;
+    });
+    this.#sweep = sweep;
+    return sweep;
   }
 
-  private unfile(sid: string): void {
-    const user = this.userOf.get(sid);
-    if (user === undefined) return;
-    this.userOf.delete(sid);
+  async #sweepAll(): Promise<number> {
+    // A Map iterator stays valid while the Map changes: sessions written meanwhile are visited
+    // too (and kept), deleted ones are skipped.
+    const it = this.#entries.entries();
+    let removed = 0;
+    for (;;) {
+      const now = Date.now();
+      const sliceStart = performance.now();
+      for (let n = 1; ; n++) {
+        const step = it.next();
+        if (step.done) return removed;
+        const [sid, value] = step.value;
+        if (!(expiryOfValue(value) > now)) {
+          this.drop(sid);
+          removed++;
+        }
+        if (n % SWEEP_CHECK === 0 && performance.now() - sliceStart >= SWEEP_SLICE_MS) break;
+      }
+      await new Promise<void>((resolve) => {
+        const immediate = setImmediate(resolve);
+        if (!this.#sweepHeld) immediate.unref();
+      });
+    }
+  }
+
+  /**
+   * Removes a session and its entry in the user index.
+   * @internal
+   */
+  drop(sid: string): void {
+    const value = this.#entries.get(sid);
+    if (value === undefined) return;
+    this.#entries.delete(sid);
+    if (typeof value === 'object' && value.user !== undefined) this.#unfile(value.user, sid);
+  }
+
+  /**
+   * A text put in `sessions` directly: it replaces the session, whose user entry goes with it.
+   * @internal
+   */
+  replaceText(sid: string, text: string): void {
+    const value = this.#entries.get(sid);
+    if (typeof value === 'object' && value.user !== undefined) this.#unfile(value.user, sid);
+    this.#entries.set(sid, text);
+  }
+
+  #file(user: number, sid: string): void {
     const ids = this.users.get(user);
-    ids?.delete(sid);
-    if (ids?.size === 0) this.users.delete(user);
+    if (ids === undefined) this.users.set(user, sid);
+    else if (typeof ids === 'string') {
+      if (ids !== sid) this.users.set(user, new Set([ids, sid]));
+    } else ids.add(sid);
+  }
+
+  #unfile(user: number, sid: string): void {
+    const ids = this.users.get(user);
+    if (ids === undefined) return;
+    if (typeof ids === 'string') {
+      if (ids === sid) this.users.delete(user);
+    } else if (ids.delete(sid) && ids.size <= 1) {
+      if (ids.size === 0) this.users.delete(user);
+      else this.users.set(user, ids.values().next().value as string);
+    }
   }
 
   /** Stops the sweep timer. */
@@ -90,93 +276,84 @@ export class MemoryStore extends Store {
     this.timer = undefined;
   }
 
-  /**
-   * The life of a stored, unexpired session; an expired or unreadable one is dropped. A text
-   * put in `sessions` directly is parsed once here to learn its expiry.
-   */
-  private life(sid: string, now = Date.now()): Life | undefined {
-    const text = this.sessions.get(sid);
-    if (text === undefined) return undefined;
-    let life = this.lives.get(sid);
-    if (life?.text !== text) {
-      const record = parseRecord(text);
-      if (!record) {
-        this.drop(sid);
-        return undefined;
-      }
-      life = { text, expires: expiryOf(record), cookie: undefined };
-      this.lives.set(sid, life);
-    }
-    if (life.expires <= now) {
-      this.drop(sid);
-      return undefined;
-    }
-    return life;
+  /** What is kept of a stored, unexpired session; an expired or unreadable one is dropped. */
+  #live(sid: string, now = Date.now()): Value | undefined {
+    const value = this.#entries.get(sid);
+    if (value === undefined) return undefined;
+    if (expiryOfValue(value) > now) return value;
+    this.drop(sid);
+    return undefined;
   }
 
-  /** The stored record, with the cookie of a touch since its save; its version is the text saved. */
-  private read(sid: string, now?: number): VersionedRecord | null {
-    const life = this.life(sid, now);
-    if (!life) return null;
-    const text = life.text;
+  /**
+   * The stored record, with the cookie of a touch since its save; its version is the text saved.
+   * `used` makes it the most recently used (for `max`).
+   */
+  #read(sid: string, now = Date.now(), used = false): VersionedRecord | null {
+    const value = this.#entries.get(sid);
+    if (value === undefined) return null;
+    const data = typeof value === 'string' ? value : value.data;
+    const text = typeof data === 'string' ? data : data.text;
     const record = parseRecord(text);
-    if (!record) {
+    // The expiry of the record just parsed, or the touch's.
+    if (!record || !((typeof data === 'string' ? expiryOf(record) : data.expires) > now)) {
       this.drop(sid);
       return null;
     }
-    if (life.cookie !== undefined) {
-      record.cookie = typeof life.cookie === 'string' ? JSON.parse(life.cookie) : { ...life.cookie };
+    if (used && this.max !== Infinity) {
+      this.#entries.delete(sid);
+      this.#entries.set(sid, value);
+    }
+    if (typeof data !== 'string') {
+      const cookie = data.cookie;
+      record.cookie = typeof cookie === 'string' ? JSON.parse(cookie) : { ...cookie };
     }
     return { record, version: text };
   }
 
   /** Most recently used goes last (only `max` needs the order). */
-  private used(sid: string, text: string): void {
+  #used(sid: string): void {
     if (this.max !== Infinity) {
-      this.sessions.delete(sid);
-      this.sessions.set(sid, text);
+      const value = this.#entries.get(sid);
+      if (value === undefined) return;
+      this.#entries.delete(sid);
+      this.#entries.set(sid, value);
     }
   }
 
-  private write(sid: string, record: SessionRecord): string {
+  #write(sid: string, record: SessionRecord): string {
     const text = JSON.stringify(record);
-    if (this.max !== Infinity) this.sessions.delete(sid);
-    this.sessions.set(sid, text);
-    this.lives.set(sid, { text, expires: expiryOf(record), cookie: undefined });
-    while (this.sessions.size > this.max) {
-      this.drop(this.sessions.keys().next().value as string);
+    const key = userKeyOf(this.userId, record);
+    const user = key === undefined ? undefined : userHash(key);
+    const previous = this.#entries.get(sid);
+    const before = typeof previous === 'object' ? previous.user : undefined;
+    if (previous !== undefined && this.max !== Infinity) this.#entries.delete(sid);
+    this.#entries.set(sid, user === undefined ? text : { data: text, user });
+    if (user !== before) {
+      if (before !== undefined) this.#unfile(before, sid);
+      if (user !== undefined) this.#file(user, sid);
     }
-    const user = userKeyOf(this.userId, record);
-    if (user !== this.userOf.get(sid)) {
-      this.unfile(sid);
-      if (user !== undefined) {
-        let ids = this.users.get(user);
-        if (!ids) this.users.set(user, (ids = new Set()));
-        ids.add(sid);
-        this.userOf.set(sid, user);
-      }
-    }
+    while (this.#entries.size > this.max) this.drop(this.#entries.keys().next().value as string);
     return text;
   }
 
   get(sid: string): Promise<SessionRecord | null>;
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
-  get(sid: string, callback?: Callback<any>): any {
-    const current = this.read(sid);
-    if (current) this.used(sid, current.version);
-    return settled(current?.record ?? null, callback);
+  get(sid: string, callback?: Callback<SessionRecord | null>): Promise<SessionRecord | null> | undefined {
+    const current = this.#read(sid, Date.now(), true);
+    return settled(current ? current.record : null, callback);
   }
 
   set(sid: string, session: SessionRecord): Promise<void>;
   set(sid: string, session: SessionRecord, callback: Callback): void;
-  set(sid: string, session: SessionRecord, callback?: Callback): any {
-    this.write(sid, session);
+  set(sid: string, session: SessionRecord, callback?: Callback): Promise<void> | undefined {
+    this.#write(sid, session);
     return settled(undefined, callback);
   }
 
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback): void;
-  destroy(sid: string, callback?: Callback): any {
+  destroy(sid: string, callback?: Callback): Promise<void> | undefined {
     this.drop(sid);
     return settled(undefined, callback);
   }
@@ -186,46 +363,55 @@ export class MemoryStore extends Store {
    * The saved text and so the version stay as they are: a conditional write compares the data,
    * and the cookie of whoever writes last wins, as in a merge.
    */
-  touch(sid: string, session: SessionRecord, callback?: Callback): any {
-    const life = this.life(sid);
-    if (life) {
+  touch(sid: string, session: SessionRecord): Promise<void>;
+  touch(sid: string, session: SessionRecord, callback: Callback): void;
+  touch(sid: string, session: SessionRecord, callback?: Callback): Promise<void> | undefined {
+    const value = this.#live(sid);
+    if (value !== undefined) {
       const cookie = storedCookie(session.cookie);
       if (cookie !== undefined) {
-        life.cookie = cookie;
-        life.expires = expiryOf(session);
+        const touched: Touched = { text: textOf(value), cookie, expires: expiryOf(session) };
+        if (typeof value === 'string') this.#entries.set(sid, { data: touched, user: undefined });
+        else value.data = touched;
+        this.#used(sid);
       } else {
         // A record without a cookie object is no session, as it would be once stored and read.
         this.drop(sid);
       }
-      this.used(sid, life.text);
     }
     return settled(undefined, callback);
   }
 
   /** Every live session, as an object of ID to record (as express-session's MemoryStore returns). */
-  all(callback?: Callback<Record<string, SessionRecord>>): any {
+  all(): Promise<Record<string, SessionRecord>>;
+  all(callback: Callback<Record<string, SessionRecord>>): void;
+  all(callback?: Callback<Record<string, SessionRecord>>): Promise<Record<string, SessionRecord>> | undefined {
     const out: Record<string, SessionRecord> = Object.create(null);
     const now = Date.now();
-    for (const sid of this.sessions.keys()) {
-      const current = this.read(sid, now);
+    for (const sid of [...this.#entries.keys()]) {
+      const current = this.#read(sid, now);
       if (current) out[sid] = current.record;
     }
     return settled(out, callback);
   }
 
-  ids(callback?: Callback<string[]>): any {
-    return settle(this.all().then((all: Record<string, SessionRecord>) => Object.keys(all)), callback);
+  ids(): Promise<string[]>;
+  ids(callback: Callback<string[]>): void;
+  ids(callback?: Callback<string[]>): Promise<string[]> | undefined {
+    return settle(this.all().then((all) => Object.keys(all)), callback);
   }
 
-  length(callback?: Callback<number>): any {
-    return settle(this.all().then((all: Record<string, SessionRecord>) => Object.keys(all).length), callback);
+  length(): Promise<number>;
+  length(callback: Callback<number>): void;
+  length(callback?: Callback<number>): Promise<number> | undefined {
+    return settle(this.all().then((all) => Object.keys(all).length), callback);
   }
 
-  clear(callback?: Callback): any {
-    this.sessions.clear();
-    this.lives.clear();
+  clear(): Promise<void>;
+  clear(callback: Callback): void;
+  clear(callback?: Callback): Promise<void> | undefined {
+    this.#entries.clear();
     this.users.clear();
-    this.userOf.clear();
     return settled(undefined, callback);
   }
 
@@ -233,33 +419,44 @@ export class MemoryStore extends Store {
   // with no await between them are atomic.
 
   async getVersioned(sid: string): Promise<VersionedRecord | null> {
-    const current = this.read(sid);
-    if (current) this.used(sid, current.version);
-    return current;
+    return this.#read(sid, Date.now(), true);
   }
 
   async setIfVersion(sid: string, version: string, record: SessionRecord): Promise<ConditionalWrite> {
     // Compared as text first: the record is parsed only to hand it back on a conflict.
-    if (this.sessions.get(sid) === version && this.life(sid)) return { written: true, version: this.write(sid, record) };
-    return { written: false, current: this.read(sid) };
+    const value = this.#entries.get(sid);
+    if (value !== undefined && textOf(value) === version && this.#live(sid)) {
+      return { written: true, version: this.#write(sid, record) };
+    }
+    return { written: false, current: this.#read(sid) };
   }
 
   // The user index.
 
   private get index(): UserIndexBackend {
     return {
-      members: async (user) => [...(this.users.get(user) ?? [])],
-      remove: async (user, ids) => {
-        const set = this.users.get(user);
-        if (!set) return;
-        for (const id of ids) {
-          set.delete(id);
-          if (this.userOf.get(id) === user) this.userOf.delete(id);
-        }
-        if (set.size === 0) this.users.delete(user);
+      members: async (user) => {
+        const ids = this.users.get(userHash(user));
+        return ids === undefined ? [] : typeof ids === 'string' ? [ids] : [...ids];
       },
-      load: async (id) => this.read(id)?.record ?? null,
+      remove: async (user, ids) => {
+        const hash = userHash(user);
+        for (const id of ids) {
+          // Another user's session under the same hash stays filed.
+          const value = this.#entries.get(id);
+          if (typeof value === 'object' && value.user === hash) continue;
+          this.#unfile(hash, id);
+        }
+      },
+      load: async (id) => this.#read(id)?.record ?? null,
+      loadMany: async (ids) => {
+        const now = Date.now();
+        return ids.map((id) => this.#read(id, now)?.record ?? null);
+      },
       destroy: async (id) => this.drop(id),
+      destroyMany: async (ids) => {
+        for (const id of ids) this.drop(id);
+      },
     };
   }
 
@@ -272,8 +469,119 @@ export class MemoryStore extends Store {
   }
 }
 
+/**
+ * When a stored session expires (ms since the epoch, Infinity for never); NaN when its text is
+ * no session. A text is read as far as its cookie's `expires` where it starts as sessionkit and
+ * express-session write it, and parsed whole otherwise.
+ */
+function expiryOfValue(value: Value): number {
+  const data = typeof value === 'string' ? value : value.data;
+  if (typeof data !== 'string') return data.expires;
+  const quick = expiryInText(data);
+  if (quick !== undefined) return quick;
+  const record = parseRecord(data);
+  return record ? expiryOf(record) : NaN;
+}
+
+const COOKIE_START = '{"cookie":{';
+
+/**
+ * The expiry in a stored text that starts with a cookie of flat fields (strings, numbers,
+ * booleans, null) and no escapes, holding at most one `expires`, a string or null; undefined
+ * for any other text (then it is parsed whole). It walks the cookie's keys and values: with no
+ * `\\` in it, every quote opens or closes a string. The text is still parsed whole when it is
+ * read: this is for the sweep, touches and conditional writes.
+ */
+function expiryInText(text: string): number | undefined {
+  if (!text.startsWith(COOKIE_START)) return undefined;
+  let at = COOKIE_START.length;
+  let expires = -1;
+  for (;;) {
+    // A key.
+    if (text.charCodeAt(at) !== 34) return undefined; // '"'
+    const keyEnd = text.indexOf('"', at + 1);
+    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 58) return undefined; // ':'
+    const isExpires = keyEnd - at === 8 && text.startsWith('expires', at + 1);
+    at = keyEnd + 2;
+    // Its value.
+    if (isExpires) {
+      if (expires !== -1) return undefined; // JSON.parse keeps the last of repeated keys
+      expires = at;
+    }
+    const first = text.charCodeAt(at);
+    if (first === 34) {
+      at = text.indexOf('"', at + 1) + 1;
+      if (at === 0) return undefined;
+    } else if (!(first === 45 || (first >= 48 && first <= 57) || first === 116 || first === 102 || first === 110)) {
+      return undefined; // an object, an array, white space: not a flat field as JSON.stringify writes it
+    } else {
+      while (at < text.length) {
+        const c = text.charCodeAt(at);
+        if (c === 44 || c === 125) break; // ',' '}'
+        at++;
+      }
+    }
+    const next = text.charCodeAt(at);
+    if (next === 125) break; // '}'
+    if (next !== 44) return undefined;
+    at++;
+  }
+  const backslash = text.indexOf('\\', COOKIE_START.length);
+  if (backslash !== -1 && backslash < at) return undefined;
+  // JSON.parse keeps the last of repeated keys: a second cookie is left to it.
+  if (text.includes('"cookie":', at)) return undefined;
+  if (expires === -1) return Infinity;
+  // As expiresOf reads it: null is no expiry; a number or a boolean is left to it.
+  if (text.charCodeAt(expires) !== 34) return text.startsWith('null', expires) ? Infinity : undefined;
+  return isoTime(text, expires + 1) ?? (Date.parse(text.slice(expires + 1, text.indexOf('"', expires + 1))) || undefined);
+}
+
+/**
+ * The time of an ISO date as `toISOString` writes it (`2026-01-31T12:00:00.000Z`) at `at` in
+ * `text` (ending there or at a quote), read digit by digit (Date.parse costs more than the rest
+ * of a sweep, and much of a get); undefined for any other form, and for the days and hours
+ * Date.parse would judge differently.
+ */
+function isoTime(text: string, at: number): number | undefined {
+  if (
+    text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45 || text.charCodeAt(at + 10) !== 84 ||
+    text.charCodeAt(at + 13) !== 58 || text.charCodeAt(at + 16) !== 58 || text.charCodeAt(at + 19) !== 46 ||
+    text.charCodeAt(at + 23) !== 90 || !(at + 24 === text.length || text.charCodeAt(at + 24) === 34)
+  ) {
+    return undefined;
+  }
+  const year = digits(text, at, 4);
+  const month = digits(text, at + 5, 2);
+  const day = digits(text, at + 8, 2);
+  const hour = digits(text, at + 11, 2);
+  const minute = digits(text, at + 14, 2);
+  const second = digits(text, at + 17, 2);
+  const ms = digits(text, at + 20, 3);
+  // Date.UTC reads years below 100 as 19xx; days past the 28th may not be in the month.
+  if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59 && ms >= 0)) {
+    return undefined;
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** The number written by `count` decimal digits at `at`; NaN when one is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /** A record's expiry in ms since the epoch; Infinity when it has none (or none readable). */
 function expiryOf(record: SessionRecord): number {
+  const expires = record.cookie?.expires;
+  if (typeof expires === 'string' && expires.length === 24) {
+    const time = isoTime(expires, 0);
+    if (time !== undefined) return time;
+  }
   return expiresOf(record)?.getTime() ?? Infinity;
 }
 

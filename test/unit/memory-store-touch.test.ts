@@ -96,7 +96,7 @@ describe('MemoryStore touch', () => {
     store.sessions.set('live', JSON.stringify(rec({ n: 1 })));
     store.sessions.set('dead', JSON.stringify(rec({ n: 1 }, -1000)));
     store.sessions.set('broken', '{"cookie":');
-    store.prune();
+    expect(await store.prune()).toBe(2);
     expect([...store.sessions.keys()]).toEqual(['live']);
     await store.touch('live', rec({ n: 1 }, -1000));
     expect(await store.get('live')).toBeNull();
