@@ -81,7 +81,7 @@ function fromExpressMySQLSession(given: MySQLStoreOptions, connection: MySQLConn
   if (given === null || (given !== undefined && typeof given !== 'object')) {
     throw new TypeError(`${STORE} options must be an object; got ${String(given)}`);
   }
-  const options: Record<string, any> = { ...given };
+  const options: Record<string, unknown> = { ...given };
   if (connection !== undefined) {
     if (options.pool !== undefined) throw new TypeError(`${STORE}: give the pool either as the pool option or as the second argument, not both`);
     options.pool = connection;
