@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { settle, type Callback } from '../../core/callback.js';
 import {
   expiresOf, parseRecord, Store,
@@ -190,6 +191,16 @@ export abstract class SqlStore extends Store {
 
   /** Opens the connection (loading the driver); called once, on first use. */
   protected abstract connect(): Promise<SqlBackend>;
+
+  /**
+   * For a driver that blocks the process while a statement runs: the milliseconds one purge
+   * batch should take, its size adapted from batch to batch (at most `pruneBatchSize`).
+   * Undefined: every batch is `pruneBatchSize` rows, the server doing the work while the
+   * process serves requests.
+   */
+  protected get pruneSliceMs(): number | undefined {
+    return undefined;
+  }
 
   /** Whether this store keeps a user index (the `userId` option), so the backend creates its table. */
   protected get indexesUsers(): boolean {
@@ -397,12 +408,21 @@ export abstract class SqlStore extends Store {
 
   private async pruneAll(): Promise<number> {
     const now = Date.now();
+    const slice = this.pruneSliceMs;
+    // A blocking driver starts small and grows towards the slice's time.
+    let limit = slice === undefined ? this.pruneBatchSize : Math.min(16, this.pruneBatchSize);
     let total = 0;
     while (!this.closed) {
+      const started = performance.now();
       // A deadline per batch: the purge as a whole may take as long as it needs.
-      const deleted = await this.op((backend, d) => backend.pruneBatch(d, now, this.pruneBatchSize));
+      const deleted = await this.op((backend, d) => backend.pruneBatch(d, now, limit));
       total += deleted;
-      if (deleted < this.pruneBatchSize) break;
+      if (deleted < limit) break;
+      if (slice !== undefined) {
+        const took = Math.max(performance.now() - started, 0.05);
+        // At most doubling, so one slow batch (a checkpoint) does not make the next one huge.
+        limit = Math.max(1, Math.min(this.pruneBatchSize, limit * 2, Math.floor((limit * slice) / took)));
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
     return total;

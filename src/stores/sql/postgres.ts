@@ -143,7 +143,7 @@ const at = (param: string) => `to_timestamp(${param}::float8 / 1000)::timestamp`
 const EXPIRES_MS = `date_part('epoch', expire::timestamptz) * 1000`;
 
 /** The statements sent as named prepared statements (those of every request). */
-const PREPARED = ['read', 'write', 'writeIf', 'renew', 'remove'] as const;
+type Prepared = 'read' | 'write' | 'writeIf' | 'renew' | 'remove';
 
 class PostgresBackend implements SqlBackend {
   private readonly table: string;
@@ -151,7 +151,7 @@ class PostgresBackend implements SqlBackend {
   /** The quoted schema and a dot, or nothing for the search_path's. */
   private readonly schema: string;
   private readonly sql: Record<string, string>;
-  private readonly prepared: Record<(typeof PREPARED)[number], { name?: string; text: string }>;
+  private readonly prepared: Record<Prepared, { name?: string; text: string }>;
 
   constructor(
     private readonly pool: Pool,
@@ -253,7 +253,7 @@ class PostgresBackend implements SqlBackend {
    * One of the frequent statements, named when prepared statements are on. The name is the
    * hash of the text, so stores over other tables sharing a pool never reuse each other's.
    */
-  private named(d: Deadline, key: (typeof PREPARED)[number], values: unknown[]): Promise<QueryResult> {
+  private named(d: Deadline, key: Prepared, values: unknown[]): Promise<QueryResult> {
     const query: QueryConfig = { ...this.prepared[key], values };
     return this.using(d, (client) => client.query(query));
   }
