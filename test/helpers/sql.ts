@@ -201,3 +201,58 @@ export class FreezableProxy {
     await new Promise((resolve) => this.server.close(resolve));
   }
 }
+
+/** Sessions of one user, more than one statement's worth (a thousand), so loading and ending them spans several. */
+export const MANY_SESSIONS = 2500;
+
+interface ManySessionsScenario {
+  /** A store with `userId: (data) => data.user`. */
+  store: {
+    set(sid: string, record: any): Promise<void>;
+    get(sid: string): Promise<any>;
+    listUserSessions(user: string): Promise<Array<{ id: string }>>;
+    destroyUserSessions(user: string, options?: { except?: string | string[] }): Promise<number>;
+  };
+  /** Makes the given sessions' rows expired, as time passing would. */
+  expireRows(sids: string[]): Promise<void>;
+  /** The session IDs the user index holds for a user. */
+  filed(user: string): Promise<string[]>;
+}
+
+/**
+ * One user with 2,500 sessions (some expired, one now someone else's) beside another user's:
+ * listing finds exactly the live ones still theirs and drops the rest from the index; ending
+ * them all but one ends exactly those, and leaves the other user's untouched.
+ */
+export async function manySessionsOfOneUser({ store, expireRows, filed }: ManySessionsScenario): Promise<void> {
+  const minute = 60_000;
+  const rec = (user: string, n: number) => ({
+    cookie: { originalMaxAge: 10 * minute, expires: new Date(Date.now() + 10 * minute).toISOString(), httpOnly: true, path: '/' },
+    user,
+    n,
+  });
+  const ids = Array.from({ length: MANY_SESSIONS }, (_, i) => `many-${i}`);
+  for (let i = 0; i < ids.length; i += 100) {
+    await Promise.all(ids.slice(i, i + 100).map((id, j) => store.set(id, rec('ann', i + j))));
+  }
+  await store.set('bob-1', rec('bob', 0));
+  const expired = [ids[0]!, ids[1500]!, ids[MANY_SESSIONS - 1]!];
+  await expireRows(expired);
+  // A session of ann's now logged in as carol: still filed under ann, but no longer hers.
+  await store.set(ids[999]!, rec('carol', 999));
+  const live = ids.filter((id) => !expired.includes(id) && id !== ids[999]);
+
+  const listed = await store.listUserSessions('ann');
+  expect(listed.map((s) => s.id).sort()).toEqual([...live].sort());
+  expect((await filed('ann')).sort()).toEqual([...live].sort());
+
+  const kept = live[1234]!;
+  expect(await store.destroyUserSessions('ann', { except: kept })).toBe(live.length - 1);
+  expect((await store.listUserSessions('ann')).map((s) => s.id)).toEqual([kept]);
+  expect(await filed('ann')).toEqual([kept]);
+  expect(await store.get(live[0]!)).toBeNull();
+  expect(await store.get(kept)).toMatchObject({ user: 'ann' });
+  expect(await store.get('bob-1')).toMatchObject({ user: 'bob' });
+  expect(await store.get(ids[999]!)).toMatchObject({ user: 'carol' });
+  expect((await store.listUserSessions('carol')).map((s) => s.id)).toEqual([ids[999]]);
+}

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import request from 'supertest';
 import { MySQLStore } from '../../src/stores/sql/mysql.js';
-import { counterApp, overlapAcrossServers, MYSQL_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
+import { counterApp, manySessionsOfOneUser, overlapAcrossServers, MYSQL_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 
 const require = createRequire(import.meta.url);
@@ -217,6 +217,21 @@ describe('MySQLStore (on MariaDB)', () => {
         );
       },
       countRows: () => rowCount(tableName),
+    });
+    await store.close();
+  });
+
+  it('lists and ends a user\'s 2,500 sessions, a thousand per statement', async () => {
+    const tableName = table('mym');
+    const store = new MySQLStore({ pool: admin, tableName, pruneInterval: false, userId: (d) => d.user });
+    await manySessionsOfOneUser({
+      store,
+      expireRows: async (sids) => {
+        await admin.query(`UPDATE ${q(tableName)} SET expires = unix_timestamp() - 60 WHERE session_id IN (?)`, [sids]);
+      },
+      filed: async (user) =>
+        ((await admin.query(`SELECT session_id FROM ${q(`${tableName}_users`)} WHERE user_id = ?`, [user])) as any)[0]
+          .map((r: any) => r.session_id),
     });
     await store.close();
   });

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import request from 'supertest';
 import { PostgresStore } from '../../src/stores/sql/postgres.js';
-import { counterApp, overlapAcrossServers, POSTGRES_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
+import { counterApp, manySessionsOfOneUser, overlapAcrossServers, POSTGRES_URL, purgeWhileServing, uniqueTable } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 
 const require = createRequire(import.meta.url);
@@ -225,5 +225,51 @@ describe('PostgresStore', () => {
       countRows: () => rowCount(tableName),
     });
     await store.close();
+  });
+
+  it('lists and ends a user\'s 2,500 sessions, a thousand per statement', async () => {
+    const tableName = table('pgm');
+    const store = new PostgresStore({ pool: admin, tableName, pruneInterval: false, userId: (d) => d.user });
+    await manySessionsOfOneUser({
+      store,
+      expireRows: async (sids) => {
+        await admin.query(`UPDATE ${q(tableName)} SET expire = now()::timestamp - interval '1 minute' WHERE sid = ANY($1)`, [sids]);
+      },
+      filed: async (user) =>
+        (await admin.query(`SELECT sid FROM ${q(`${tableName}_users`)} WHERE user_id = $1`, [user])).rows.map((r) => r.sid),
+    });
+    await store.close();
+  });
+
+  it('prepares its frequent statements on each connection, unless preparedStatements is false', async () => {
+    const prepared = async (preparedStatements: boolean | undefined) => {
+      // One connection: the store's statements and the look at what it prepared share it.
+      const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+      const tableName = table('pgps');
+      const store = new PostgresStore({ pool, tableName, pruneInterval: false, userId: (d) => d.user, preparedStatements });
+      // A second store on another table and the same connection: its statements are its own.
+      const other = new PostgresStore({ pool, tableName: table('pgps'), pruneInterval: false, preparedStatements });
+      try {
+        await store.set('a', record({ user: 'ann' }));
+        await other.set('a', record({ user: 'bob' }));
+        expect(await store.get('a')).toMatchObject({ user: 'ann' });
+        expect(await other.get('a')).toMatchObject({ user: 'bob' });
+        await store.touch('a', record({ user: 'ann' }));
+        await store.destroy('a');
+        expect(await store.get('a')).toBeNull();
+        const { rows } = await pool.query("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'sessionkit\\_%'");
+        return rows.map((r) => r.statement as string);
+      } finally {
+        await store.close();
+        await other.close();
+        await pool.end();
+      }
+    };
+    const named = await prepared(undefined);
+    // read, write, renew and remove of the first store; read and write of the second.
+    expect(named).toHaveLength(6);
+    expect(named.some((text) => text.includes('SELECT sess::text'))).toBe(true);
+    expect(await prepared(false)).toEqual([]);
+    expect(() => new PostgresStore({ pool: admin, preparedStatements: 'no' as unknown as boolean })).toThrow(/preparedStatements/);
   });
 });

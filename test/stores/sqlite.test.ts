@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import request from 'supertest';
 import { loadDriver } from '../../src/stores/sql/backend.js';
 import { SQLiteStore } from '../../src/stores/sql/sqlite.js';
-import { counterApp, overlapAcrossServers, purgeWhileServing } from '../helpers/sql.js';
+import { counterApp, manySessionsOfOneUser, overlapAcrossServers, purgeWhileServing } from '../helpers/sql.js';
 import { record, runConformance } from './conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sessionkit-sqlite-'));
@@ -172,6 +172,24 @@ describe('SQLiteStore', () => {
         })();
       },
       countRows: async () => db.prepare('SELECT count(*) FROM sessions').pluck().get() as number,
+    });
+    await store.close();
+    db.close();
+  });
+
+  it('lists and ends a user\'s 2,500 sessions in a transaction each', async () => {
+    // A file the store opens, so in WAL mode, as an app's would be.
+    const path = freshPath();
+    const store = new SQLiteStore({ path, pruneInterval: false, userId: (d) => d.user });
+    await store.length();
+    const db = new Database(path);
+    await manySessionsOfOneUser({
+      store,
+      expireRows: async (sids) => {
+        const expire = db.prepare('UPDATE sessions SET expire = ? WHERE sid = ?');
+        for (const sid of sids) expire.run(Date.now() - 60_000, sid);
+      },
+      filed: async (user) => db.prepare('SELECT sid FROM sessions_users WHERE user_id = ?').pluck().all(user) as string[],
     });
     await store.close();
     db.close();

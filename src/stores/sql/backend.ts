@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { settle, type Callback } from '../../core/callback.js';
 import {
   expiresOf, parseRecord, Store,
@@ -41,6 +42,8 @@ export interface SqlBackend {
   /** Creates the session table (and, with a user index, its table) when missing; harmless when they exist. */
   createSchema(d: Deadline): Promise<void>;
   read(d: Deadline, sid: string, now: number): Promise<StoredRow | null>;
+  /** The live rows among `sids` (in any order; missing and expired ones left out), in one statement or transaction. */
+  readMany(d: Deadline, sids: string[], now: number): Promise<Array<StoredRow & { sid: string }>>;
   readAll(d: Deadline, now: number): Promise<Array<StoredRow & { sid: string }>>;
   ids(d: Deadline, now: number): Promise<string[]>;
   count(d: Deadline, now: number): Promise<number>;
@@ -51,6 +54,8 @@ export interface SqlBackend {
   /** Moves the expiry of a live row; never creates one. */
   renew(d: Deadline, sid: string, expires: number, now: number): Promise<void>;
   remove(d: Deadline, sid: string): Promise<void>;
+  /** Deletes the rows of `sids` and their user index entries, in one statement or transaction. */
+  removeMany(d: Deadline, sids: string[]): Promise<void>;
   removeAll(d: Deadline): Promise<void>;
   /** Deletes up to `limit` expired rows (and their user index entries); returns how many. */
   pruneBatch(d: Deadline, now: number, limit: number): Promise<number>;
@@ -61,6 +66,14 @@ export interface SqlBackend {
 }
 
 const DAY = 86_400;
+/** Session IDs per statement when loading or ending many at once, so no statement grows without bound. */
+const MANY = 1000;
+
+function slices<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 /** Node runs a longer interval every millisecond instead. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
@@ -91,7 +104,7 @@ export function quoteIdentifier(name: string, quote: '"' | '`'): string {
  * Takes an option of the store a user migrates from under its name here: `from` and `to` name
  * the same setting, `convert` turns its value into this store's units. Giving both is refused.
  */
-export function renameOption(options: Record<string, unknown>, from: string, to: string, store: string, convert: (value: any) => unknown = (v) => v): void {
+export function renameOption(options: Record<string, unknown>, from: string, to: string, store: string, convert: (value: unknown) => unknown = (v) => v): void {
   if (options[from] === undefined) return;
   if (options[to] !== undefined) {
     throw new TypeError(`${store}: the ${from} and ${to} options mean the same; give only ${to}`);
@@ -179,6 +192,16 @@ export abstract class SqlStore extends Store {
   /** Opens the connection (loading the driver); called once, on first use. */
   protected abstract connect(): Promise<SqlBackend>;
 
+  /**
+   * For a driver that blocks the process while a statement runs: the milliseconds one purge
+   * batch should take, its size adapted from batch to batch (at most `pruneBatchSize`).
+   * Undefined: every batch is `pruneBatchSize` rows, the server doing the work while the
+   * process serves requests.
+   */
+  protected get pruneSliceMs(): number | undefined {
+    return undefined;
+  }
+
   /** Whether this store keeps a user index (the `userId` option), so the backend creates its table. */
   protected get indexesUsers(): boolean {
     return this.userId !== undefined;
@@ -251,13 +274,13 @@ export abstract class SqlStore extends Store {
 
   get(sid: string): Promise<SessionRecord | null>;
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
-  get(sid: string, callback?: Callback<any>): any {
+  get(sid: string, callback?: Callback<SessionRecord | null>): Promise<SessionRecord | null> {
     return settle(this.loadVersioned(sid).then((found) => found?.record ?? null), callback);
   }
 
   set(sid: string, session: SessionRecord): Promise<void>;
   set(sid: string, session: SessionRecord, callback: Callback): void;
-  set(sid: string, session: SessionRecord, callback?: Callback): any {
+  set(sid: string, session: SessionRecord, callback?: Callback): Promise<void> {
     return settle(this.write(sid, session), callback);
   }
 
@@ -270,12 +293,12 @@ export abstract class SqlStore extends Store {
 
   destroy(sid: string): Promise<void>;
   destroy(sid: string, callback: Callback): void;
-  destroy(sid: string, callback?: Callback): any {
+  destroy(sid: string, callback?: Callback): Promise<void> {
     return settle(this.op((backend, d) => backend.remove(d, checkId(sid))), callback);
   }
 
   /** Renews the expiry of a live session (its row's, as connect-pg-simple does); never creates one. */
-  touch(sid: string, session: SessionRecord, callback?: Callback): any {
+  touch(sid: string, session: SessionRecord, callback?: Callback): Promise<void> {
     const renewing = this.op((backend, d) => {
       const now = Date.now();
       return backend.renew(d, checkId(sid), this.expiresOf(session, now), now);
@@ -284,7 +307,7 @@ export abstract class SqlStore extends Store {
   }
 
   /** Every live session, as an object of ID to record (as express-session's MemoryStore returns). */
-  all(callback?: Callback<Record<string, SessionRecord>>): any {
+  all(callback?: Callback<Record<string, SessionRecord>>): Promise<Record<string, SessionRecord>> {
     const listing = this.op(async (backend, d) => {
       const out: Record<string, SessionRecord> = Object.create(null);
       for (const row of await backend.readAll(d, Date.now())) {
@@ -296,15 +319,15 @@ export abstract class SqlStore extends Store {
     return settle(listing, callback);
   }
 
-  ids(callback?: Callback<string[]>): any {
+  ids(callback?: Callback<string[]>): Promise<string[]> {
     return settle(this.op((backend, d) => backend.ids(d, Date.now())), callback);
   }
 
-  length(callback?: Callback<number>): any {
+  length(callback?: Callback<number>): Promise<number> {
     return settle(this.op((backend, d) => backend.count(d, Date.now())), callback);
   }
 
-  clear(callback?: Callback): any {
+  clear(callback?: Callback): Promise<void> {
     return settle(this.op((backend, d) => backend.removeAll(d)), callback);
   }
 
@@ -343,6 +366,21 @@ export abstract class SqlStore extends Store {
       remove: (user, ids) => this.op((backend, d) => backend.userRemove(d, user, ids)),
       load: async (id) => (await this.loadVersioned(id))?.record ?? null,
       destroy: (id) => this.op((backend, d) => backend.remove(d, id)),
+      // A user's sessions in a statement per thousand, not a round trip each.
+      loadMany: async (ids) => {
+        const found = new Map<string, SessionRecord>();
+        for (const slice of slices(ids, MANY)) {
+          const rows = await this.op((backend, d) => backend.readMany(d, slice, Date.now()));
+          for (const row of rows) {
+            const record = this.toRecord(row);
+            if (record) found.set(row.sid, record);
+          }
+        }
+        return ids.map((id) => found.get(id) ?? null);
+      },
+      destroyMany: async (ids) => {
+        for (const slice of slices(ids, MANY)) await this.op((backend, d) => backend.removeMany(d, slice));
+      },
     };
   }
 
@@ -370,12 +408,21 @@ export abstract class SqlStore extends Store {
 
   private async pruneAll(): Promise<number> {
     const now = Date.now();
+    const slice = this.pruneSliceMs;
+    // A blocking driver starts small and grows towards the slice's time.
+    let limit = slice === undefined ? this.pruneBatchSize : Math.min(16, this.pruneBatchSize);
     let total = 0;
     while (!this.closed) {
+      const started = performance.now();
       // A deadline per batch: the purge as a whole may take as long as it needs.
-      const deleted = await this.op((backend, d) => backend.pruneBatch(d, now, this.pruneBatchSize));
+      const deleted = await this.op((backend, d) => backend.pruneBatch(d, now, limit));
       total += deleted;
-      if (deleted < this.pruneBatchSize) break;
+      if (deleted < limit) break;
+      if (slice !== undefined) {
+        const took = Math.max(performance.now() - started, 0.05);
+        // At most doubling, so one slow batch (a checkpoint) does not make the next one huge.
+        limit = Math.max(1, Math.min(this.pruneBatchSize, limit * 2, Math.floor((limit * slice) / took)));
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
     return total;

@@ -1,4 +1,5 @@
-import type { Pool, PoolClient, PoolConfig, QueryResult } from 'pg';
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResult } from 'pg';
 import {
   checkIdentifier, loadDriver, quoteIdentifier, refuseOption, renameOption, SqlStore,
   type SqlBackend, type SqlStoreOptions, type StoredRow,
@@ -21,6 +22,13 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
   tableName?: string;
   /** The table's schema. Default: the first schema of the connection's search_path. */
   schemaName?: string;
+  /**
+   * Runs the store's frequent statements (read, write, conditional write, touch, destroy) as
+   * named prepared statements, which each connection parses and plans once. `false` sends each
+   * statement unnamed, for a pooler that does not keep a server connection per client (PgBouncer
+   * in transaction mode before 1.21, or without `max_prepared_statements`). Default true.
+   */
+  preparedStatements?: boolean;
   /** connect-pg-simple's name for `createTable`. */
   createTableIfMissing?: boolean;
   /** connect-pg-simple's name for `pruneInterval` (seconds, or false). */
@@ -28,7 +36,7 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
   /** connect-pg-simple's; `false` is accepted (purges here are never randomized). */
   pruneSessionRandomizedInterval?: false;
   /** Called with each error nobody awaits (a purge's, an idle connection's), as connect-pg-simple's `errorLog`. */
-  errorLog?: (...args: any[]) => void;
+  errorLog?(error: unknown): void;
   /** @deprecated Not supported: pass pg-promise's pool, `{ pool: db.$pool }`. */
   pgPromise?: never;
   /** @deprecated Not supported: set `touchAfter` in the session options. */
@@ -43,7 +51,7 @@ const STORE = 'PostgresStore';
 /** connect-pg-simple's options under their names here, and a clear refusal of those with no equivalent. */
 function fromConnectPgSimple(given: PostgresStoreOptions): PostgresStoreOptions {
   if (given === null || typeof given !== 'object') return given;
-  const options: Record<string, any> = { ...given };
+  const options: Record<string, unknown> = { ...given };
   renameOption(options, 'conString', 'connectionString', STORE);
   renameOption(options, 'createTableIfMissing', 'createTable', STORE);
   // connect-pg-simple reads 0 as its default, 15 minutes.
@@ -93,6 +101,9 @@ export class PostgresStore extends SqlStore {
     if (options.schemaName === undefined && typeof options.tableName === 'string' && options.tableName.includes('"."')) {
       throw new TypeError('PostgresStore: give the schema in the schemaName option, not inside tableName');
     }
+    if (options.preparedStatements !== undefined && typeof options.preparedStatements !== 'boolean') {
+      throw new TypeError('preparedStatements option must be true or false');
+    }
     const errorLog = options.errorLog;
     if (errorLog) this.on('error', (err) => errorLog(err));
     this.tableName = checkIdentifier(options.tableName ?? 'session', 'tableName', MAX_IDENTIFIER);
@@ -118,12 +129,21 @@ export class PostgresStore extends SqlStore {
       pool.on('error', (err) => this.report(err));
       owned = true;
     }
-    return new PostgresBackend(pool, owned, this.tableName, this.schemaName, this.indexesUsers);
+    return new PostgresBackend(pool, owned, this.tableName, this.schemaName, this.indexesUsers, this.options.preparedStatements ?? true);
   }
 }
 
 /** A millisecond timestamp parameter as a `timestamp`, converted as connect-pg-simple's `to_timestamp` is. */
 const at = (param: string) => `to_timestamp(${param}::float8 / 1000)::timestamp`;
+/**
+ * A row's expiry in milliseconds. The `timestamptz` cast reads the stored `timestamp` in the
+ * connection's TimeZone, as `to_timestamp(...)::timestamp` wrote it; date_part gives a float8
+ * (extract would compute a numeric), so no rounding is needed on the way out.
+ */
+const EXPIRES_MS = `date_part('epoch', expire::timestamptz) * 1000`;
+
+/** The statements sent as named prepared statements (those of every request). */
+type Prepared = 'read' | 'write' | 'writeIf' | 'renew' | 'remove';
 
 class PostgresBackend implements SqlBackend {
   private readonly table: string;
@@ -131,6 +151,7 @@ class PostgresBackend implements SqlBackend {
   /** The quoted schema and a dot, or nothing for the search_path's. */
   private readonly schema: string;
   private readonly sql: Record<string, string>;
+  private readonly prepared: Record<Prepared, { name?: string; text: string }>;
 
   constructor(
     private readonly pool: Pool,
@@ -138,6 +159,7 @@ class PostgresBackend implements SqlBackend {
     private readonly tableName: string,
     private readonly schemaName: string | undefined,
     private readonly indexesUsers: boolean,
+    prepare: boolean,
   ) {
     this.schema = schemaName === undefined ? '' : `${quoteIdentifier(schemaName, '"')}.`;
     this.table = this.schema + quoteIdentifier(tableName, '"');
@@ -152,10 +174,10 @@ class PostgresBackend implements SqlBackend {
            SELECT count(*)::int AS n FROM w`
         : write;
     this.sql = {
-      read: `SELECT sess::text AS text, round(extract(epoch FROM expire::timestamptz) * 1000)::float8 AS expires
-             FROM ${T} WHERE sid = $1 AND expire > ${at('$2')}`,
-      readAll: `SELECT sid, sess::text AS text, round(extract(epoch FROM expire::timestamptz) * 1000)::float8 AS expires
-                FROM ${T} WHERE expire > ${at('$1')}`,
+      read: `SELECT sess::text AS text, ${EXPIRES_MS} AS expires FROM ${T} WHERE sid = $1 AND expire > ${at('$2')}`,
+      readMany: `SELECT sid, sess::text AS text, ${EXPIRES_MS} AS expires
+                 FROM ${T} WHERE sid = ANY($1::varchar[]) AND expire > ${at('$2')}`,
+      readAll: `SELECT sid, sess::text AS text, ${EXPIRES_MS} AS expires FROM ${T} WHERE expire > ${at('$1')}`,
       ids: `SELECT sid FROM ${T} WHERE expire > ${at('$1')}`,
       count: `SELECT count(*)::int AS n FROM ${T} WHERE expire > ${at('$1')}`,
       write: filed(
@@ -171,16 +193,31 @@ class PostgresBackend implements SqlBackend {
       remove: indexesUsers
         ? `WITH f AS (DELETE FROM ${U} WHERE sid = $1) DELETE FROM ${T} WHERE sid = $1`
         : `DELETE FROM ${T} WHERE sid = $1`,
+      removeMany: indexesUsers
+        ? `WITH f AS (DELETE FROM ${U} WHERE sid = ANY($1::varchar[])) DELETE FROM ${T} WHERE sid = ANY($1::varchar[])`
+        : `DELETE FROM ${T} WHERE sid = ANY($1::varchar[])`,
       removeAll: indexesUsers ? `WITH f AS (DELETE FROM ${U}) DELETE FROM ${T}` : `DELETE FROM ${T}`,
       // SKIP LOCKED: rows a request is writing right now are left for the next batch, never waited on.
+      // ORDER BY expire makes the planner walk the expiry index (without it, it picks a scan of
+      // the whole table once expired rows are a sizeable share), and the batch is deleted by the
+      // physical row addresses that walk found, so the primary key is not searched again.
       pruneBatch: `WITH gone AS (
-                     DELETE FROM ${T} WHERE sid IN (
-                       SELECT sid FROM ${T} WHERE expire <= ${at('$1')} LIMIT $2 FOR UPDATE SKIP LOCKED)
+                     DELETE FROM ${T} WHERE ctid = ANY(ARRAY(
+                       SELECT ctid FROM ${T} WHERE expire <= ${at('$1')} ORDER BY expire LIMIT $2 FOR UPDATE SKIP LOCKED))
                      RETURNING sid)
                    ${indexesUsers ? `, f AS (DELETE FROM ${U} WHERE sid IN (SELECT sid FROM gone))` : ''}
                    SELECT count(*)::int AS n FROM gone`,
       userMembers: `SELECT sid FROM ${U} WHERE user_id = $1`,
       userRemove: `DELETE FROM ${U} WHERE user_id = $1 AND sid = ANY($2::varchar[])`,
+    };
+    const statement = (text: string) =>
+      prepare ? { name: `sessionkit_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`, text } : { text };
+    this.prepared = {
+      read: statement(this.sql.read!),
+      write: statement(this.sql.write!),
+      writeIf: statement(this.sql.writeIf!),
+      renew: statement(this.sql.renew!),
+      remove: statement(this.sql.remove!),
     };
   }
 
@@ -210,6 +247,15 @@ class PostgresBackend implements SqlBackend {
 
   private query(d: Deadline, sql: string, params?: unknown[]): Promise<QueryResult> {
     return this.using(d, (client) => client.query(sql, params));
+  }
+
+  /**
+   * One of the frequent statements, named when prepared statements are on. The name is the
+   * hash of the text, so stores over other tables sharing a pool never reuse each other's.
+   */
+  private named(d: Deadline, key: Prepared, values: unknown[]): Promise<QueryResult> {
+    const query: QueryConfig = { ...this.prepared[key], values };
+    return this.using(d, (client) => client.query(query));
   }
 
   async createSchema(d: Deadline): Promise<void> {
@@ -251,7 +297,7 @@ class PostgresBackend implements SqlBackend {
   }
 
   async read(d: Deadline, sid: string, now: number): Promise<StoredRow | null> {
-    const { rows } = await this.query(d, this.sql.read, [sid, now]);
+    const { rows } = await this.named(d, 'read', [sid, now]);
     return rows[0] ?? null;
   }
 
@@ -268,24 +314,32 @@ class PostgresBackend implements SqlBackend {
   }
 
   async write(d: Deadline, sid: string, text: string, expires: number, user: string | undefined): Promise<void> {
-    await this.query(d, this.sql.write, this.indexesUsers ? [sid, text, expires, user ?? null] : [sid, text, expires]);
+    await this.named(d, 'write', this.indexesUsers ? [sid, text, expires, user ?? null] : [sid, text, expires]);
   }
 
   async writeIf(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean> {
     const params = [text, expires, sid, version, now];
     if (this.indexesUsers) {
-      const { rows } = await this.query(d, this.sql.writeIf, [...params, user ?? null]);
+      const { rows } = await this.named(d, 'writeIf', [...params, user ?? null]);
       return rows[0].n > 0;
     }
-    return ((await this.query(d, this.sql.writeIf, params)).rowCount ?? 0) > 0;
+    return ((await this.named(d, 'writeIf', params)).rowCount ?? 0) > 0;
   }
 
   async renew(d: Deadline, sid: string, expires: number, now: number): Promise<void> {
-    await this.query(d, this.sql.renew, [expires, sid, now]);
+    await this.named(d, 'renew', [expires, sid, now]);
   }
 
   async remove(d: Deadline, sid: string): Promise<void> {
-    await this.query(d, this.sql.remove, [sid]);
+    await this.named(d, 'remove', [sid]);
+  }
+
+  async readMany(d: Deadline, sids: string[], now: number): Promise<Array<StoredRow & { sid: string }>> {
+    return (await this.query(d, this.sql.readMany!, [sids, now])).rows;
+  }
+
+  async removeMany(d: Deadline, sids: string[]): Promise<void> {
+    if (sids.length) await this.query(d, this.sql.removeMany!, [sids]);
   }
 
   async removeAll(d: Deadline): Promise<void> {
