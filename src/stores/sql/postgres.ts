@@ -229,11 +229,19 @@ class PostgresBackend implements SqlBackend {
    */
   private async using<T>(d: Deadline, work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await d.checkout(this.pool.connect(), (late) => late.release());
+    // pg's pool listens for a connection's errors only while it is idle: one the server ends
+    // while this store holds it would be an 'error' nobody hears, which ends the process.
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+    };
+    client.on('error', onError);
     let released = false;
     const release = (err?: Error) => {
       if (released) return;
       released = true;
-      client.release(err);
+      client.removeListener('error', onError);
+      client.release(err ?? lost);
     };
     try {
       const result = await d.guard(work(client), () => release(new Error('PostgresStore: abandoned at its deadline')));
