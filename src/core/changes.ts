@@ -81,3 +81,22 @@ export function adopt(live: object, merged: SessionRecord): void {
     session[key] = merged[key];
   }
 }
+
+/**
+ * Brings the live session in line with what the store now holds after a save that carried
+ * other requests' changes too: only the keys whose stored text differs from `own` (the
+ * session's data when it was saved) are replaced, each with a copy parsed from its text, so
+ * the objects the handler holds stay its own and no two requests share one.
+ */
+export function adoptStored(live: object, own: Snapshot, stored: Snapshot): void {
+  const session = live as Record<string, unknown>;
+  for (const key of own.keys()) {
+    if (!stored.has(key)) delete session[key];
+  }
+  for (const [key, text] of stored) {
+    if (own.get(key) === text || !isSafeKey(key)) continue;
+    // Hidden and inherited names (id, req, the methods) stay as they are, as on load.
+    if (key in session && !Object.prototype.propertyIsEnumerable.call(session, key)) continue;
+    session[key] = JSON.parse(text);
+  }
+}

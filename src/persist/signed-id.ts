@@ -35,8 +35,31 @@ export function readSignedId(req: SessionRequest & ParsedCookies, name: string, 
   return undefined;
 }
 
+/**
+ * How many verified cookie values are kept per key list. A session's cookie comes back on each of
+ * its requests unchanged, so most requests find theirs here and skip the HMAC; past the bound the
+ * oldest goes, so a flood of distinct valid cookies costs one HMAC each, as without the cache.
+ */
+const VERIFIED_MAX = 4096;
+
+/** Cookie values (`s:` prefix included) whose signature verified, per key list, with what they verified as. */
+const verifiedByKeys = new WeakMap<KeyObject[], Map<string, SignedId>>();
+
 function verified(raw: string | undefined, keys: KeyObject[]): SignedId | undefined {
   if (!raw) return undefined;
+  let known = verifiedByKeys.get(keys);
+  const hit = known?.get(raw);
+  if (hit) return hit;
+  const found = verifiedNow(raw, keys);
+  if (found) {
+    if (!known) verifiedByKeys.set(keys, (known = new Map()));
+    if (known.size >= VERIFIED_MAX) known.delete(known.keys().next().value!);
+    known.set(raw, found);
+  }
+  return found;
+}
+
+function verifiedNow(raw: string, keys: KeyObject[]): SignedId | undefined {
   if (raw.substr(0, 2) !== 's:') {
     debug('cookie set aside: not a signed session ID (no "s:" prefix)');
     return undefined;

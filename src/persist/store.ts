@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { call, noop, type Callback } from '../core/callback.js';
-import { adopt, diff, merge, sameSnapshot, snapshot, type Snapshot } from '../core/changes.js';
+import { call, type Callback } from '../core/callback.js';
+import { adoptStored, sameSnapshot, snapshot, type Snapshot } from '../core/changes.js';
 import type { CookieOptions } from '../core/cookie.js';
 import { debug } from '../core/debug.js';
 import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from '../core/decide.js';
@@ -9,7 +9,8 @@ import type { CookieSetting, RequestFunction, SessionRequest } from '../core/req
 import type { Session } from '../core/session.js';
 import { sign } from '../core/signature.js';
 import { isAtomicStore, parseRecord, type AtomicStore, type SessionRecord, type StoreContract } from '../core/store.js';
-import { SessionConflictError, SessionNotFoundError } from '../errors.js';
+import { SessionNotFoundError } from '../errors.js';
+import { commit } from './group-commit.js';
 import { readSignedId } from './signed-id.js';
 
 /** Everything about a store-backed session fixed at setup, shared by every request. */
@@ -31,13 +32,6 @@ export interface StoreSettings {
 }
 
 /**
- * How many times a conditional save merges and retries before it reports a conflict error.
- * Saves of one session in this process take turns (see `inTurn`), so only writers in other
- * processes compete here, and a short random pause after each lost round spreads them out.
- */
-const MAX_MERGE_ATTEMPTS = 64;
-
-/**
  * The store's conditional writes, for as long as its get and set are the ones its class pairs
  * them with (the conditional writes stand in for those two; touch and destroy are called as they
  * are either way). Apps wrap or replace get and set on the instance (a spy counting saves, a
@@ -55,27 +49,6 @@ export function conditionalWrites(store: StoreContract): (() => AtomicStore | un
   const own = (owner ?? store) as StoreContract;
   const { get, set } = own;
   return () => (store.get === get && store.set === set ? store : undefined);
-}
-
-/** Saves of each session in flight in this process, chained so they take turns. */
-const savesInFlight = new WeakMap<object, Map<string, Promise<void>>>();
-
-/**
- * Runs `save` after the previous save of the same session (same store, same ID) in this
- * process has finished. Thirty overlapping requests then make thirty short turns, each with
- * at most one conflict to merge, instead of thirty writers racing round after round.
- */
-function inTurn(store: object, id: string, save: () => Promise<void>): Promise<void> {
-  let queue = savesInFlight.get(store);
-  if (!queue) savesInFlight.set(store, (queue = new Map()));
-  const previous = queue.get(id);
-  const run = previous ? previous.then(save, save) : save();
-  const settled = run.then(noop, noop);
-  queue.set(id, settled);
-  settled.then(() => {
-    if (queue.get(id) === settled) queue.delete(id);
-  });
-  return run;
 }
 
 /** A change the handler asked for (save, regenerate, destroy), and how it went so far. */
@@ -404,47 +377,26 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
     const { atomic } = this;
     const { store } = this.settings;
     if (atomic && version.text !== undefined && sess.id === version.id) {
-      inTurn(atomic, sess.id, () => this.saveMerged(atomic, sess, now)).then(() => done(), done);
+      commit(atomic, sess.id, {
+        session: sess,
+        now,
+        text: () => version.text!,
+        base: () => version.base,
+        landed: (written, data) => {
+          version.text = written;
+          if (data === now || sameSnapshot(data, now)) {
+            version.base = now;
+            return;
+          }
+          adoptStored(sess, now, data);
+          version.base = data;
+          this.changes.savedAs(data);
+        },
+        gone: () => void (version.gone = true),
+      }).then(() => done(), done);
       return;
     }
     store.set(sess.id, sess as unknown as SessionRecord, done);
-  }
-
-  /**
-   * Saves only what this request changed, onto the record as it is in the store now: a
-   * conditional write of the whole session first (one round trip when nobody else wrote),
-   * then, on a conflict, this request's changed keys merged onto the stored record.
-   * A record that is gone stays gone.
-   */
-  private async saveMerged(atomic: AtomicStore, sess: Session, now: Snapshot): Promise<void> {
-    const { version } = this;
-    const delta = diff(version.base ?? new Map(), now);
-    let record = sess as unknown as SessionRecord;
-    let text = version.text!;
-    for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
-      const result = await atomic.setIfVersion(sess.id, text, record);
-      if (result.written) {
-        version.text = result.version;
-        let saved = now;
-        if (record !== (sess as unknown)) {
-          adopt(sess, record);
-          saved = snapshot(sess);
-          this.changes.savedAs(saved);
-        }
-        version.base = saved;
-        return;
-      }
-      if (!result.current) {
-        debug('session %s: gone from the store while this request ran; not written back', sess.id);
-        version.gone = true;
-        return;
-      }
-      debug('session %s: changed in the store since it was loaded; merging (attempt %d)', sess.id, attempt + 1);
-      text = result.current.version;
-      record = merge(result.current.record, sess, delta);
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
-    }
-    throw new SessionConflictError(sess.id, MAX_MERGE_ATTEMPTS);
   }
 
   reload(sess: Session): Promise<void> {

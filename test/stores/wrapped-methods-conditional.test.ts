@@ -44,9 +44,10 @@ describe.each(kinds)('$name: conditional writes while nothing is wrapped', (kind
     conditional.length = 0;
 
     expect(await overlapping(visitor, 'a')).toHaveLength(KEYS);
-    // One load per request (and for /keys), and at least one conditional write per request.
+    // One load per request (and for /keys); the writes of overlapping requests go out in groups
+    // (group commit), so there are conditional writes, but fewer than requests may need, and no set.
     expect(conditional.filter((c) => c.method === 'getVersioned')).toHaveLength(KEYS + 1);
-    expect(conditional.filter((c) => c.method === 'setIfVersion').length).toBeGreaterThanOrEqual(KEYS);
+    expect(conditional.filter((c) => c.method === 'setIfVersion').length).toBeGreaterThanOrEqual(1);
   });
 
   it('with set wrapped, the wrapper sees every save and the conditional methods are left alone', async () => {
