@@ -3,12 +3,11 @@ import type { KeyObject } from 'node:crypto';
 import onHeaders from 'on-headers';
 import type { Hold, RequestSession, SessionResponse, Stored } from '../core/lifecycle.js';
 import { validateOptions, type SessionOptions } from '../core/options.js';
-import { generateSessionId } from '../core/ids.js';
 import { sessionCookieOptions, type Next, type SessionRequest } from '../core/request.js';
 import { toKeys } from '../core/signature.js';
 import type { StoreContract } from '../core/store.js';
 import { SecretRequiredError } from '../errors.js';
-import { conditionalWrites, StoreLifecycle, type StoreSettings } from '../persist/store.js';
+import { StoreLifecycle, storeSettings } from '../persist/store.js';
 import { MemoryStore, warnIfUnboundedInProduction } from '../stores/memory.js';
 
 type Req = IncomingMessage & SessionRequest & { secret?: string };
@@ -28,20 +27,7 @@ export function session(options?: SessionOptions | null): SessionMiddleware {
   const store = (opts.store || new MemoryStore()) as StoreContract;
   warnIfUnboundedInProduction(store);
 
-  const settings: StoreSettings = {
-    name: opts.name || opts.key || 'connect.sid',
-    store,
-    conditional: conditionalWrites(store),
-    storeCanTouch: typeof store.touch === 'function',
-    cookie: opts.cookie || {},
-    genid: opts.genid || generateSessionId,
-    proxy: opts.proxy,
-    resave: opts.resave ?? true,
-    policy: { saveUninitialized: opts.saveUninitialized ?? true, rolling: Boolean(opts.rolling) },
-    unsetDestroy: opts.unset === 'destroy',
-    touchAfterMs: (opts.touchAfter ?? 0) * 1000,
-    answerAfterSave: opts.answerAfterSave ?? true,
-  };
+  const settings = storeSettings(opts, store);
   const keys = toKeys(opts.secret);
 
   let storeReady = true;

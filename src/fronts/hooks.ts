@@ -2,13 +2,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { KeyObject } from 'node:crypto';
 import type { RequestSession, SessionResponse } from '../core/lifecycle.js';
 import { validateOptions, type SessionOptions } from '../core/options.js';
-import { generateSessionId } from '../core/ids.js';
 import { sessionCookieOptions, type SessionRequest } from '../core/request.js';
 import { Session, type SessionData } from '../core/session.js';
 import { toKeys } from '../core/signature.js';
 import type { StoreContract } from '../core/store.js';
 import { SecretRequiredError } from '../errors.js';
-import { conditionalWrites, StoreLifecycle, type StoreSettings } from '../persist/store.js';
+import { StoreLifecycle, storeSettings } from '../persist/store.js';
 import { MemoryStore, warnIfUnboundedInProduction } from '../stores/memory.js';
 import { resolveOptions, type CookieSessionOptions } from '../cookie-session/options.js';
 import { SealedLifecycle } from '../cookie-session/request.js';
@@ -82,20 +81,7 @@ function storeKind(options: SessionOptions): Begin {
   if (!keys) throw new SecretRequiredError();
   const store = (opts.store || new MemoryStore()) as StoreContract;
   warnIfUnboundedInProduction(store);
-  const settings: StoreSettings = {
-    name: opts.name || opts.key || 'connect.sid',
-    store,
-    conditional: conditionalWrites(store),
-    storeCanTouch: typeof store.touch === 'function',
-    cookie: opts.cookie || {},
-    genid: opts.genid || generateSessionId,
-    proxy: opts.proxy,
-    resave: opts.resave ?? true,
-    policy: { saveUninitialized: opts.saveUninitialized ?? true, rolling: Boolean(opts.rolling) },
-    unsetDestroy: opts.unset === 'destroy',
-    touchAfterMs: (opts.touchAfter ?? 0) * 1000,
-    answerAfterSave: opts.answerAfterSave ?? true,
-  };
+  const settings = storeSettings(opts, store);
   // As session() does: while the store says it is disconnected, requests go on without a session.
   let storeReady = true;
   store.on('disconnect', () => void (storeReady = false));

@@ -3,6 +3,8 @@ import { call, type Callback } from '../core/callback.js';
 import { adoptStored, sameSnapshot, snapshot, type Snapshot } from '../core/changes.js';
 import type { CookieOptions } from '../core/cookie.js';
 import { debug } from '../core/debug.js';
+import { generateSessionId } from '../core/ids.js';
+import type { SessionOptions } from '../core/options.js';
 import { shouldSave, shouldSetCookie, shouldTouch, touchIsDue, type Policy, type SessionState } from '../core/decide.js';
 import { RequestLifecycle, type Hold, type SessionResponse, type Stored } from '../core/lifecycle.js';
 import type { CookieSetting, RequestFunction, SessionRequest } from '../core/request.js';
@@ -29,6 +31,24 @@ export interface StoreSettings {
   touchAfterMs: number;
   /** A change the handler made is answered only once the store took it (see `Hold`). */
   answerAfterSave: boolean;
+}
+
+/** The settings of a store-backed session from `session()`'s options, as every front reads them. */
+export function storeSettings(opts: SessionOptions, store: StoreContract): StoreSettings {
+  return {
+    name: opts.name || opts.key || 'connect.sid',
+    store,
+    conditional: conditionalWrites(store),
+    storeCanTouch: typeof store.touch === 'function',
+    cookie: opts.cookie || {},
+    genid: opts.genid || generateSessionId,
+    proxy: opts.proxy,
+    resave: opts.resave ?? true,
+    policy: { saveUninitialized: opts.saveUninitialized ?? true, rolling: Boolean(opts.rolling) },
+    unsetDestroy: opts.unset === 'destroy',
+    touchAfterMs: (opts.touchAfter ?? 0) * 1000,
+    answerAfterSave: opts.answerAfterSave ?? true,
+  };
 }
 
 /**
