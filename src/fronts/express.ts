@@ -7,7 +7,7 @@ import { sessionCookieOptions, type Next, type SessionRequest } from '../core/re
 import { toKeys } from '../core/signature.js';
 import type { StoreContract } from '../core/store.js';
 import { SecretRequiredError } from '../errors.js';
-import { StoreLifecycle, storeSettings } from '../persist/store.js';
+import { storeConnection, StoreLifecycle, storeSettings } from '../persist/store.js';
 import { MemoryStore, warnIfUnboundedInProduction } from '../stores/memory.js';
 
 type Req = IncomingMessage & SessionRequest & { secret?: string };
@@ -30,13 +30,7 @@ export function session(options?: SessionOptions | null): SessionMiddleware {
   const settings = storeSettings(opts, store);
   const keys = toKeys(opts.secret);
 
-  let storeReady = true;
-  store.on('disconnect', () => {
-    storeReady = false;
-  });
-  store.on('connect', () => {
-    storeReady = true;
-  });
+  const storeReady = storeConnection(store);
 
   // cookie-parser's secret (req.secret) is the same on every request: its key is prepared once.
   let parserSecret: string | undefined;
@@ -51,7 +45,7 @@ export function session(options?: SessionOptions | null): SessionMiddleware {
   };
 
   return function sessionMiddleware(req: Req, res: Res, next: Next): void {
-    if (req.session || !storeReady) {
+    if (req.session || !storeReady()) {
       next();
       return;
     }

@@ -7,7 +7,7 @@ import { Session, type SessionData } from '../core/session.js';
 import { toKeys } from '../core/signature.js';
 import type { StoreContract } from '../core/store.js';
 import { SecretRequiredError } from '../errors.js';
-import { StoreLifecycle, storeSettings } from '../persist/store.js';
+import { storeConnection, StoreLifecycle, storeSettings } from '../persist/store.js';
 import { MemoryStore, warnIfUnboundedInProduction } from '../stores/memory.js';
 import { resolveOptions, type CookieSessionOptions } from '../cookie-session/options.js';
 import { SealedLifecycle } from '../cookie-session/request.js';
@@ -82,12 +82,9 @@ function storeKind(options: SessionOptions): Begin {
   const store = (opts.store || new MemoryStore()) as StoreContract;
   warnIfUnboundedInProduction(store);
   const settings = storeSettings(opts, store);
-  // As session() does: while the store says it is disconnected, requests go on without a session.
-  let storeReady = true;
-  store.on('disconnect', () => void (storeReady = false));
-  store.on('connect', () => void (storeReady = true));
+  const storeReady = storeConnection(store);
   return (req, res, report) => {
-    if (!storeReady) return undefined;
+    if (!storeReady()) return undefined;
     const cookieOptions = sessionCookieOptions(req, settings.cookie);
     if (!cookieOptions) return undefined;
     return new StoreLifecycle(settings, req, res, keys as KeyObject[], cookieOptions, report);

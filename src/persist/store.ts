@@ -33,6 +33,17 @@ export interface StoreSettings {
   answerAfterSave: boolean;
 }
 
+/**
+ * Whether the store says it is connected: while it has said 'disconnect', requests go on without
+ * a session, as in express-session.
+ */
+export function storeConnection(store: StoreContract): () => boolean {
+  let connected = true;
+  store.on('disconnect', () => void (connected = false));
+  store.on('connect', () => void (connected = true));
+  return () => connected;
+}
+
 /** The settings of a store-backed session from `session()`'s options, as every front reads them. */
 export function storeSettings(opts: SessionOptions, store: StoreContract): StoreSettings {
   return {
