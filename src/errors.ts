@@ -108,3 +108,17 @@ export class DriverMissingError extends Error {
     this.name = 'DriverMissingError';
   }
 }
+
+/**
+ * A login refused by a store's `maxSessionsPerUser` with `onLimit: 'refuse'`: the user already
+ * has that many live sessions, so this one was not written.
+ */
+export class SessionLimitError extends Error {
+  readonly code = 'ESESSIONLIMIT';
+  /** A status for an error handler that answers with it: the request conflicts with the user's other sessions. */
+  readonly status = 409;
+  constructor(readonly userId: string, readonly limit: number) {
+    super(`user ${userId} already has ${limit} sessions (maxSessionsPerUser)`);
+    this.name = 'SessionLimitError';
+  }
+}

@@ -10,10 +10,12 @@ export type { MemoryStoreOptions } from './stores/memory.js';
 export type { SessionOptions } from './core/options.js';
 export type { SessionData } from './core/session.js';
 export type {
-  AtomicStore, ConditionalWrite, SessionRecord, StoreContract, UserIndexOptions, UserSession, VersionedRecord,
+  AtomicStore, ConditionalWrite, SessionRecord, StoreContract, UserIndexOptions, UserIndexStore, UserSession, VersionedRecord,
 } from './stores/contract.js';
 export type { Callback } from './core/callback.js';
 export * from './errors.js';
+export type { SessionEvents, SessionEventName, SessionEventSource } from './core/events.js';
+export type { SessionMeta, DevicesOption } from './core/meta.js';
 export { Cookie, MemoryStore, Session, Store };
 export type { SessionMiddleware };
 // Exported so that the declarations carry the `req.session` typing of Express's Request.

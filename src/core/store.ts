@@ -27,14 +27,55 @@ export type ConditionalWrite =
 /** A session of one user, as `listUserSessions` returns it. */
 export interface UserSession {
   id: string;
+  /** The session's data as stored, without sessionkit's own meta key. */
   data: SessionRecord;
   expires: Date | null;
+  /** When the session was created, from its meta; null for a record written without meta. */
+  createdAt: Date | null;
+  /** When a request last came with it, from its meta; null for a record written without meta. */
+  lastSeenAt: Date | null;
+  /** The device's user agent, when the middleware's `devices` option recorded it. */
+  userAgent?: string;
+  /** The device's IP address, when the middleware's `devices` option recorded it. */
+  ip?: string;
 }
 
 /** What every store takes in its options: how to find a session's user, for the user index. */
 export interface UserIndexOptions {
   /** Returns the user a session belongs to, or undefined for an anonymous session. */
   userId?: (data: SessionRecord) => string | number | undefined | null;
+  /**
+   * At most this many live sessions per user (needs `userId`). Enforced by the store in the same
+   * atomic write that files a session under its user, so concurrent logins cannot exceed it.
+   */
+  maxSessionsPerUser?: number;
+  /**
+   * What a login over `maxSessionsPerUser` does: `'evict-oldest'` (default) destroys the user's
+   * oldest sessions (by creation) to make room; `'refuse'` writes nothing and fails the save
+   * with a SessionLimitError.
+   */
+  onLimit?: 'evict-oldest' | 'refuse';
+}
+
+/**
+ * What sessionkit's own stores offer beside the contract: the user index. The middleware reads
+ * `userIdOf` to name the user in its events, and `indexesUsers` to know the store wants the
+ * session meta (created, last seen) written.
+ */
+export interface UserIndexStore {
+  /** True when the store was given a `userId` option. */
+  readonly indexesUsers: boolean;
+  /** The user a record belongs to, as the index files it (a string), or undefined. */
+  userIdOf(record: SessionRecord): string | undefined;
+  listUserSessions(userId: string | number): Promise<UserSession[]>;
+  destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number>;
+  /** Ends one session (one device): destroys it and drops it from its user's index. */
+  destroySession(sid: string): Promise<void>;
+}
+
+export function isUserIndexStore(store: unknown): store is UserIndexStore {
+  const s = store as Partial<UserIndexStore> | null;
+  return !!s && typeof s.userIdOf === 'function' && typeof s.listUserSessions === 'function';
 }
 
 /**

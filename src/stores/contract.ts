@@ -10,9 +10,10 @@ import { createSession as makeSession } from '../core/session.js';
 import type { SessionRecord } from '../core/store.js';
 
 export type {
-  AtomicStore, ConditionalWrite, SessionRecord, StoreContract, UserIndexOptions, UserSession, VersionedRecord,
+  AtomicStore, ConditionalWrite, SessionRecord, StoreContract, UserIndexOptions, UserIndexStore, UserSession, VersionedRecord,
 } from '../core/store.js';
-export { expiresOf, isAtomicStore, parseRecord } from '../core/store.js';
+export { expiresOf, isAtomicStore, isUserIndexStore, parseRecord } from '../core/store.js';
+export { META_KEY, metaOf, type SessionMeta } from '../core/meta.js';
 
 /**
  * Base class of every store. It is callable the legacy way, `Store.call(this)` with

@@ -1,4 +1,5 @@
 import { UserIdOptionError } from '../errors.js';
+import { META_KEY, metaOf } from '../core/meta.js';
 import { expiresOf, type SessionRecord, type UserSession } from './contract.js';
 
 /**
@@ -51,7 +52,7 @@ export async function listUserSessions(
   ids.forEach((id, i) => {
     const record = records[i];
     if (record && userKeyOf(userId, record) === key) {
-      live.push({ id, data: record, expires: expiresOf(record) });
+      live.push(userSession(id, record));
     } else {
       stale.push(id);
     }
@@ -73,4 +74,22 @@ export async function destroyUserSessions(
   else await Promise.all(ending.map((id) => backend.destroy(id)));
   if (ending.length) await backend.remove(String(user), ending);
   return ending.length;
+}
+
+/** A listing entry: the record's data without the meta, and the device the meta describes. */
+export function userSession(id: string, record: SessionRecord): UserSession {
+  const meta = metaOf(record);
+  let data = record;
+  if (META_KEY in record) {
+    data = { ...record };
+    delete data[META_KEY];
+  }
+  const entry: UserSession = {
+    id, data, expires: expiresOf(record),
+    createdAt: meta ? new Date(meta.created) : null,
+    lastSeenAt: meta ? new Date(meta.seen) : null,
+  };
+  if (typeof meta?.ua === 'string') entry.userAgent = meta.ua;
+  if (typeof meta?.ip === 'string') entry.ip = meta.ip;
+  return entry;
 }
