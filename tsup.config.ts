@@ -33,7 +33,9 @@ const showWarnings: NonNullable<Options['esbuildPlugins']>[number] = {
   },
 };
 
-const quiet: Options = { silent: true, esbuildPlugins: [showWarnings] };
+// keepNames: classes and functions keep their names (`MemoryStore.name`, `Store.name`) through
+// bundling and the CommonJS conversion, as code that checks `store.constructor.name` expects.
+const quiet: Options = { silent: true, keepNames: true, esbuildPlugins: [showWarnings] };
 
 export default defineConfig([
   {

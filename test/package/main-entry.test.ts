@@ -38,6 +38,23 @@ describe('entry points', () => {
     expect(readFileSync(require.resolve('sessionkit').replace(/\.cjs$/, '.d.cts'), 'utf8')).toMatch(/export = session;/);
   });
 
+  it('the classes keep their names in both builds, as express-session\'s do', async () => {
+    const es = require('express-session');
+    const cjs = require('sessionkit');
+    const esm = await import('sessionkit');
+    for (const name of ['Store', 'MemoryStore', 'Cookie', 'Session']) {
+      expect(cjs[name].name, `require: ${name}`).toBe(es[name].name);
+      expect((esm as unknown as Record<string, { name: string }>)[name]!.name, `import: ${name}`).toBe(name);
+    }
+    expect(new cjs.MemoryStore({ checkPeriod: 0 }).constructor.name).toBe('MemoryStore');
+    for (const sub of ['redis', 'postgres', 'mysql', 'sqlite']) {
+      const mod = require(`sessionkit/${sub}`) as Record<string, { name: string }>;
+      for (const [key, value] of Object.entries(mod)) {
+        if (typeof value === 'function' && /Store$/.test(key)) expect(value.name, `sessionkit/${sub} ${key}`).toBe(key);
+      }
+    }
+  });
+
   it("import 'sessionkit' has the factory as default and everything by name", async () => {
     const esm: any = await import('sessionkit');
     expect(typeof esm.default).toBe('function');
