@@ -140,6 +140,21 @@ class LegacyStore extends sk.Store {
 }
 const legacy: sk.Store = new LegacyStore();
 
+// The session lifecycle: limits, meta, devices, events, the user index of sessionkit's stores.
+const limits: sk.UserIndexOptions = { ...userIndex, maxSessionsPerUser: 3, onLimit: 'evict-oldest' };
+// @ts-expect-error onLimit is 'evict-oldest' or 'refuse'
+const badLimits: sk.UserIndexOptions = { onLimit: 'sometimes' };
+const meta: sk.SessionMeta = { created: 0, seen: 0, ua: 'Firefox' };
+const devicesOption: sk.DevicesOption = { userAgent: true, ip: false };
+const eventName: sk.SessionEventName = 'expired';
+function audit(source: sk.SessionEventSource): void {
+  source.on('expired', (e: sk.SessionEvents['expired']) => void e.reason);
+}
+function endDevice(store: sk.UserIndexStore, sid: string): Promise<void> {
+  return store.indexesUsers ? store.destroySession(sid) : Promise.resolve();
+}
+const lifecycle = { limits, badLimits, meta, devicesOption, eventName, audit, endDevice };
+
 const errors = {
   secret: new sk.SecretRequiredError() as sk.SecretRequiredError,
   notFound: new sk.SessionNotFoundError() as sk.SessionNotFoundError,
@@ -151,6 +166,7 @@ const errors = {
   userId: new sk.UserIdOptionError('listUserSessions') as sk.UserIdOptionError,
   closed: new sk.StoreClosedError('MemoryStore') as sk.StoreClosedError,
   driver: new sk.DriverMissingError('RedisStore', 'redis', null) as sk.DriverMissingError,
+  limit: new sk.SessionLimitError('alice', 3) as sk.SessionLimitError,
 };
 function explain(err: unknown): string {
   if (err instanceof sk.SessionConflictError) {
@@ -221,7 +237,7 @@ const sealedErrors: Error[] = [
 
 export const used = [
   badOptions, others, saveOver, devices, legacy, errors, noClient, stores, redisTimeout, sqlTimeouts, onRequest, mysqlOld, sealedMiddleware, sealedRequest, opened,
-  sealedSession, sealedData, sealedErrors,
+  sealedSession, sealedData, sealedErrors, lifecycle,
 ];
 `;
 
