@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import express from 'express';
-import ExpressSession from 'express-session';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -15,6 +15,9 @@ import {
 } from '../../src/cookie-session/index.js';
 import { kLifecycle } from '../../src/core/session.js';
 import { MemoryStore } from '../../src/stores/memory.js';
+
+const require = createRequire(import.meta.url);
+const expressSession: { MemoryStore: new () => RevocationStore } = require('express-session');
 
 const SECRET = randomBytes(32).toString('base64');
 const KEYS = new SealKeys(SECRET);
@@ -105,7 +108,7 @@ type Events = { [E in keyof SessionEvents]: SessionEvents[E][] };
 function listen(sessions: CookieSessionMiddleware): Events {
   const events: Events = { created: [], regenerated: [], destroyed: [], expired: [], conflict: [], revoked: [] };
   for (const name of Object.keys(events) as (keyof SessionEvents)[]) {
-    sessions.on(name, (payload: never) => (events[name] as unknown[]).push(payload));
+    sessions.on(name, (payload: unknown) => (events[name] as unknown[]).push(payload));
   }
   return events;
 }
@@ -484,7 +487,7 @@ class FaultyStore implements RevocationStore {
   }
 
   set(sid: string, record: never, callback?: (err?: unknown) => void): void {
-    this.inner.set(sid, record, callback);
+    this.inner.set(sid, record, (err) => callback?.(err));
   }
 }
 
@@ -556,8 +559,7 @@ describe('cookieSession revocation', () => {
   });
 
   it('works with an express-session store', async () => {
-    const store = new ExpressSession.MemoryStore();
-    const { app, sessions } = revocable(store as unknown as RevocationStore);
+    const { app, sessions } = revocable(new expressSession.MemoryStore());
     const browser = new Browser();
     await browser.post(app, '/login', { user: 'ann' });
     expect((await browser.get(app)).body.user).toBe('ann');
