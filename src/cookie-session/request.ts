@@ -9,6 +9,7 @@ import { RequestLifecycle, type Hold, type SessionResponse, type Stored } from '
 import { deviceOf, seenIsStale, timedOut, type SessionMeta } from '../core/meta.js';
 import type { SessionRequest } from '../core/request.js';
 import type { Session } from '../core/session.js';
+import type { SessionRecord } from '../core/store.js';
 import { HeadersSentError, SessionNotFoundError, SessionTooLargeError } from '../errors.js';
 import { CHUNK_INDEX, chunkName, clearingCookie, FIRST_CHUNK, splitIntoCookies } from './chunks.js';
 import type { Settings } from './options.js';
@@ -34,7 +35,7 @@ function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
   return a.cookie === b.cookie && sameSnapshot(a.data, b.data);
 }
 
-/** The app's data of a session or of a sealed record: its own enumerable properties but the cookie. */
+/** The app's data of a session: its own enumerable properties but the cookie. */
 function dataOf(sess: object): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   for (const key of Object.keys(sess)) {
@@ -123,7 +124,7 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
     }
     let userId: string | undefined;
     try {
-      userId = revocation.userOf(payload.s);
+      userId = revocation.userOf(payload.s as SessionRecord);
     } catch (err) {
       this.fail();
       done(err);
@@ -244,18 +245,16 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
     if (hub.has(event)) hub.emit(event, payload());
   }
 
-  /** The user of a session's data for its events: revocation's `userId`, when given (and it does not throw). */
+  /** The user of a session (or its sealed record) for its events: revocation's `userId`, when given (and it does not throw). */
   private userOf(data: object): string | undefined {
     const revocation = this.settings.revocation;
     if (!revocation) return undefined;
     try {
-      return revocation.userOf(dataOf(data));
+      return revocation.userOf(data as SessionRecord);
     } catch {
       return undefined;
     }
   }
-
-
 
   finish(_done: Stored): Hold {
     if (this.decided || this.res.headersSent) return false;

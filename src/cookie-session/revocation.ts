@@ -11,8 +11,12 @@ export interface RevocationStore {
 export interface RevocationOptions {
   /** Where each user's revocation time is kept: any sessionkit store or express-session store. */
   store: RevocationStore;
-  /** The user a session belongs to, read from its data; undefined or null for a session of nobody (never revoked). */
-  userId: (data: Record<string, unknown>) => string | number | undefined | null;
+  /**
+   * The user a session belongs to, read from its data (with its `cookie`, as a store's `userId`
+   * option reads a record: the same function serves both); undefined or null for a session of
+   * nobody, never revoked.
+   */
+  userId: (data: SessionRecord) => string | number | undefined | null;
   /**
    * Milliseconds a user's revocation time, once read, is trusted before it is read again. Default 0:
    * read on every request that brings a user's cookie. A revocation then takes up to this long on
@@ -68,7 +72,7 @@ export class Revocation {
   }
 
   /** The user of a session's data, as a string; undefined for none. Throws what the app's function throws. */
-  userOf(data: Record<string, unknown>): string | undefined {
+  userOf(data: SessionRecord): string | undefined {
     const id = this.userIdOf(data);
     if (id === undefined || id === null || id === '') return undefined;
     if (typeof id !== 'string' && typeof id !== 'number') {
