@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CookieOptions } from '../core/cookie.js';
 import type { SessionEvents, SessionEventSource } from '../core/events.js';
-import type { DevicesOption, SessionMeta } from '../core/meta.js';
 import { sessionCookieOptions, type Next, type SessionRequest } from '../core/request.js';
 import { Session, type SessionData } from '../core/session.js';
 import { drive, expressResponse, type SessionMiddleware } from '../fronts/express.js';
@@ -10,7 +9,7 @@ import type { RevocationOptions, RevocationStore } from './revocation.js';
 import { SealedLifecycle } from './request.js';
 
 export type { CookieOptions, CookieSessionOptions, SessionData, SessionMiddleware };
-export type { DevicesOption, RevocationOptions, RevocationStore, SessionEvents, SessionEventSource, SessionMeta };
+export type { RevocationOptions, RevocationStore, SessionEvents };
 
 /**
  * What `cookieSession()` returns: the middleware, its events (`on`, `once`, `off`), and, with
