@@ -149,6 +149,12 @@ function makeApp(options: Partial<CookieSessionOptions> = {}) {
     await req.session!.destroy();
     res.json({ destroyed: true });
   });
+  app.post('/save-then-change', async (req, res) => {
+    (req.session as unknown as Record<string, unknown>).user = req.body.user;
+    await req.session!.save();
+    (req.session as unknown as Record<string, unknown>).n = 1;
+    res.json({ id: req.sessionID });
+  });
   app.post('/null', (req, res) => {
     req.session = null as never;
     res.end();
@@ -417,6 +423,19 @@ describe('cookieSession events', () => {
     await browser.post(app, '/set', { n: 2 });
     await browser.get(app);
     expect(events.created).toEqual([{ sessionId: body.id, userId: undefined }]);
+  });
+
+  it('created once for a session saved in the handler and sealed again at the end; once() hears one event', async () => {
+    const { app, sessions, events } = makeApp({});
+    const heard: unknown[] = [];
+    sessions.once('created', (e) => heard.push(e));
+    const browser = new Browser();
+    const { body } = await browser.post(app, '/save-then-change', { user: 'ann' });
+    expect(browser.payload.s).toMatchObject({ user: 'ann', n: 1 });
+    await new Browser().post(app, '/login', { user: 'bob' });
+    expect(events.created).toHaveLength(2);
+    expect(events.created[0]).toEqual({ sessionId: body.id, userId: undefined });
+    expect(heard).toEqual([{ sessionId: body.id, userId: undefined }]);
   });
 
   it('destroyed for destroy() and req.session = null of a sealed session, not for one never sealed', async () => {
