@@ -1,7 +1,10 @@
 import { maxHeaderSize } from 'node:http';
 import type { Policy } from '../core/decide.js';
 import type { CookieSetting } from '../core/request.js';
+import { checkDuration, type DevicesOption } from '../core/meta.js';
 import { validateOptions } from '../core/options.js';
+import { SessionEventHub } from '../core/events.js';
+import { Revocation, type RevocationOptions } from './revocation.js';
 import { SealKeys } from './seal.js';
 
 /** The options of `cookieSession()`. */
@@ -31,6 +34,23 @@ export interface CookieSessionOptions {
    * `maxAge` or `expires` (a browser-session cookie). Default 86400000 (one day).
    */
   ttl?: number;
+  /**
+   * Milliseconds: the session ends that long after it was created, whatever its activity.
+   * Sealed with the session, so no client can extend it; `rolling` does not either.
+   */
+  absoluteTimeout?: number;
+  /**
+   * Milliseconds: the session ends when no request brought it for that long. An active
+   * session is resealed often enough (every tenth of it, at most once a minute) to stay alive.
+   */
+  idleTimeout?: number;
+  /** Seal the user agent and the client IP of the request with the session (the meta, never on `req.session`). */
+  devices?: DevicesOption;
+  /**
+   * Revocable cookies: `sessions.revokeUserCookies(userId)` ends every cookie of that user
+   * issued until then, checked against `store` (any sessionkit or express-session store).
+   */
+  revocation?: RevocationOptions;
 }
 
 const DEFAULT_MAX_SIZE = 8192;
@@ -47,6 +67,14 @@ export interface Settings {
   policy: Policy;
   maxSize: number;
   ttl: number;
+  absoluteTimeout: number | undefined;
+  idleTimeout: number | undefined;
+  devices: DevicesOption | undefined;
+  /** Whether new seals carry the meta (created, seen, device): only when a feature needs it. */
+  withMeta: boolean;
+  /** The middleware's events (one hub per cookieSession()). */
+  hub: SessionEventHub;
+  revocation: Revocation | undefined;
 }
 
 /** session()'s options that mean nothing without a store, refused rather than silently ignored. */
@@ -63,7 +91,7 @@ export function resolveOptions(options: CookieSessionOptions): Settings {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('cookieSession options must be an object with a secret');
   }
-  const { secret, name, cookie, proxy, rolling, saveUninitialized, maxSize, ttl } = options;
+  const { secret, name, cookie, proxy, rolling, saveUninitialized, maxSize, ttl, absoluteTimeout, idleTimeout, devices } = options;
   for (const key of MEANINGLESS) {
     if ((options as unknown as Record<string, unknown>)[key] !== undefined) {
       throw new TypeError(`cookieSession has no ${key} option: ${WHY[key] ?? 'a sealed session keeps nothing on the server'}`);
@@ -85,7 +113,16 @@ export function resolveOptions(options: CookieSessionOptions): Settings {
   if (ttl !== undefined && !(typeof ttl === 'number' && ttl > 0 && Number.isFinite(ttl))) {
     throw new TypeError(`ttl option must be a number of milliseconds above 0; got ${String(ttl)}`);
   }
+  checkDuration('absoluteTimeout', absoluteTimeout);
+  checkDuration('idleTimeout', idleTimeout);
+  if (devices !== undefined && typeof devices !== 'boolean' && (devices === null || typeof devices !== 'object')) {
+    throw new TypeError(`devices option must be true, false or { userAgent?, ip? }; got ${String(devices)}`);
+  }
   const cookieName = name ?? 'session';
+  const resolvedTtl = ttl ?? DEFAULT_TTL;
+  const revocation = options.revocation === undefined
+    ? undefined
+    : new Revocation(options.revocation, longestSeal(cookie, resolvedTtl, absoluteTimeout));
   return {
     name: cookieName,
     keys: new SealKeys(secret),
@@ -94,6 +131,29 @@ export function resolveOptions(options: CookieSessionOptions): Settings {
     proxy,
     policy: { saveUninitialized: Boolean(saveUninitialized), rolling: Boolean(rolling) },
     maxSize: maxSize ?? DEFAULT_MAX_SIZE,
-    ttl: ttl ?? DEFAULT_TTL,
+    ttl: resolvedTtl,
+    absoluteTimeout,
+    idleTimeout,
+    devices,
+    withMeta: absoluteTimeout !== undefined || idleTimeout !== undefined || Boolean(devices) || revocation !== undefined,
+    hub: new SessionEventHub(),
+    revocation,
+  };
+}
+
+/**
+ * How long a seal written now may stay valid, as far as the options tell: `ttl`, or the
+ * cookie's `maxAge` (or `expires`) when the option is an object, never beyond the absolute
+ * timeout. A longer seal written later (a cookie function, a session's own maxAge) raises it
+ * in the revocation as it is sealed.
+ */
+function longestSeal(cookie: CookieSetting | undefined, ttl: number, absoluteTimeout: number | undefined): () => number {
+  return () => {
+    let longest = ttl;
+    if (cookie && typeof cookie === 'object') {
+      if (typeof cookie.maxAge === 'number' && Number.isFinite(cookie.maxAge)) longest = Math.max(longest, cookie.maxAge);
+      if (cookie.expires instanceof Date) longest = Math.max(longest, cookie.expires.getTime() - Date.now());
+    }
+    return absoluteTimeout === undefined ? longest : Math.min(longest, absoluteTimeout);
   };
 }

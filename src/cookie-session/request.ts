@@ -3,14 +3,17 @@ import { sameSnapshot, snapshot, type Snapshot } from '../core/changes.js';
 import type { CookieOptions } from '../core/cookie.js';
 import { debug } from '../core/debug.js';
 import { shouldSave, shouldSetCookie, type Policy, type SessionState } from '../core/decide.js';
+import type { SessionEventName, SessionEvents } from '../core/events.js';
 import { generateSessionId } from '../core/ids.js';
 import { RequestLifecycle, type Hold, type SessionResponse, type Stored } from '../core/lifecycle.js';
+import { deviceOf, seenIsStale, timedOut, type SessionMeta } from '../core/meta.js';
 import type { SessionRequest } from '../core/request.js';
 import type { Session } from '../core/session.js';
+import type { SessionRecord } from '../core/store.js';
 import { HeadersSentError, SessionNotFoundError, SessionTooLargeError } from '../errors.js';
 import { CHUNK_INDEX, chunkName, clearingCookie, FIRST_CHUNK, splitIntoCookies } from './chunks.js';
 import type { Settings } from './options.js';
-import { parseSealed, seal, unseal } from './seal.js';
+import { dayStart, parseSealed, seal, unseal, type Sealed } from './seal.js';
 
 /** What decides whether a sealed session changed: its data, and its cookie's options except the expiry. */
 interface Fingerprint {
@@ -30,6 +33,34 @@ function fingerprint(sess: Session): Fingerprint {
 
 function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
   return a.cookie === b.cookie && sameSnapshot(a.data, b.data);
+}
+
+/** The app's data of a session: its own enumerable properties but the cookie. */
+function dataOf(sess: object): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const key of Object.keys(sess)) {
+    if (key !== 'cookie') data[key] = (sess as Record<string, unknown>)[key];
+  }
+  return data;
+}
+
+/**
+ * The meta of a seal written before seals carried one: created when it was sealed, as far as
+ * the seal tells (its expiry less its lifetime, within its key's day), and seen now, so only
+ * the absolute timeout (and revocation) can apply to it.
+ */
+function metaOfOlderSeal(payload: Sealed, day: number, ttl: number, now: number): SessionMeta {
+  const maxAge = (payload.s.cookie as { originalMaxAge?: unknown }).originalMaxAge;
+  const sealedAt = payload.e - (typeof maxAge === 'number' && Number.isFinite(maxAge) ? maxAge : ttl);
+  const first = dayStart(day);
+  const created = Math.min(Math.max(sealedAt, first), first + 24 * 60 * 60 * 1000 - 1, now);
+  return { created, seen: now };
+}
+
+/** A regeneration not yet sealed: its event goes out with the new seal. */
+interface PendingRegeneration {
+  previousId: string;
+  keepData: boolean;
 }
 
 /** A sealed session's save and its Set-Cookie are one act: written when changed, or on every response with `rolling`. */
@@ -52,6 +83,17 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
   private unreadable = false;
   /** The end-of-request decision ran. */
   private decided = false;
+  /** The meta of the session (sealed with it): of the cookie, kept by regenerate({ keepData }), or undefined until its first seal. */
+  private meta: SessionMeta | undefined = undefined;
+  /** The session the cookie brought must be resealed even unchanged: its `seen` is stale, or it has no meta yet. */
+  private refresh = false;
+  /** The session is new, not the successor of a sealed one: its first seal is `created`. */
+  private fresh = false;
+  private pending: PendingRegeneration | undefined = undefined;
+  /** The ID of the seal the browser holds (the cookie's, or the one this response sets), which clearing ends. */
+  private sealedId: string | undefined = undefined;
+  /** The revocation check failed: the request went to the error handlers, and no cookie is touched. */
+  private failed = false;
 
   constructor(
     private readonly settings: Settings,
@@ -68,21 +110,74 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
   }
 
   open(done: (err?: unknown) => void): void {
-    if (!this.read()) this.generate(false);
-    done();
+    const payload = this.read();
+    if (!payload) {
+      this.generate(false);
+      this.fresh = true;
+      done();
+      return;
+    }
+    const revocation = this.settings.revocation;
+    if (!revocation) {
+      done();
+      return;
+    }
+    let userId: string | undefined;
+    try {
+      userId = revocation.userOf(payload.s as SessionRecord);
+    } catch (err) {
+      this.fail();
+      done(err);
+      return;
+    }
+    if (userId === undefined) {
+      done();
+      return;
+    }
+    const user = userId;
+    revocation.epochOf(user, (err, epoch) => {
+      if (err) {
+        // Not knowing is not letting through: the request fails, and the cookie stays as it is.
+        this.fail();
+        done(err);
+        return;
+      }
+      if (epoch !== undefined && this.meta!.created < epoch) {
+        debug('sealed cookie set aside: its user\'s cookies were revoked after it was created');
+        const sessionId = payload.i;
+        this.setAsideOpened();
+        this.settings.hub.emit('revoked', { sessionId, userId: user });
+      }
+      done();
+    });
   }
 
-  /** Reads and opens the session's cookies; false (and no session) for anything but a valid, unexpired seal. */
-  private read(): boolean {
+  private fail(): void {
+    this.failed = true;
+    delete this.req.session;
+  }
+
+  /** A cookie that opened is no session after all (revoked): a new, empty one instead, and the cookie cleared. */
+  private setAsideOpened(): void {
+    this.changes.cookieId = undefined;
+    this.changes.forgetSaved();
+    this.sealedId = undefined;
+    this.generate(false);
+    this.fresh = true;
+    this.unreadable = true;
+  }
+
+  /** Reads and opens the session's cookies; undefined (and no session) for anything but a valid, unexpired seal. */
+  private read(): Sealed | undefined {
     const { name, keys, aad, maxSize } = this.settings;
     const header = this.req.headers.cookie;
-    if (!header) return false;
+    if (!header) return undefined;
     let cookies: Record<string, string | undefined>;
     try {
       cookies = parseCookieHeader(header);
     } catch {
       debug('cookie set aside: the Cookie header does not parse');
-      return false;
+      return undefined;
     }
     for (const key of Object.keys(cookies)) {
       if (key === name) this.present.push(0);
@@ -90,7 +185,7 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
         this.present.push(Number(key.slice(name.length + 1)));
       }
     }
-    if (this.present.length === 0) return false;
+    if (this.present.length === 0) return undefined;
     this.unreadable = true;
     const first = FIRST_CHUNK.exec(cookies[name] ?? '');
     if (!first) return setAside('its first cookie has no chunk count');
@@ -107,7 +202,16 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
     if (!opened) return setAside('the seal does not open with any secret (tampered, another cookie, or an old secret)');
     const payload = parseSealed(opened.text);
     if (!payload) return setAside('the sealed text is not a session');
-    if (!(payload.e > Date.now())) return setAside('expired');
+    const now = Date.now();
+    const { withMeta, idleTimeout, ttl } = this.settings;
+    const meta = payload.m ?? (withMeta ? metaOfOlderSeal(payload, opened.day, ttl, now) : undefined);
+    // Before the expiry: a seal capped at its absolute timeout ends by that timeout, and says so.
+    const ended = timedOut(meta, now, this.settings);
+    if (ended) {
+      this.emit('expired', () => ({ sessionId: payload.i, userId: this.userOf(payload.s), reason: ended }));
+      return setAside(`its ${ended} timeout has passed`);
+    }
+    if (!(payload.e > now)) return setAside('expired');
 
     this.req.sessionID = payload.i;
     let sess: Session;
@@ -118,15 +222,38 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
     }
     this.unreadable = false;
     this.changes.cookieId = payload.i;
+    this.sealedId = payload.i;
     this.changes.began(payload.i, fingerprint(sess), true);
     this.stored = opened.text;
-    return true;
+    this.meta = meta;
+    this.refresh = withMeta && (payload.m === undefined || (idleTimeout !== undefined && seenIsStale(meta!, now, { idleTimeout })));
+    return payload;
   }
 
   /** A new, empty session with a new ID; a regenerated one keeps the original ID, so it counts as modified. */
-  private generate(keepOriginal: boolean): void {
-    this.install(generateSessionId(), keepOriginal);
+  private generate(keepOriginal: boolean): Session {
+    const sess = this.install(generateSessionId(), keepOriginal);
     this.stored = undefined;
+    this.meta = undefined;
+    this.refresh = false;
+    return sess;
+  }
+
+  /** Emits an event when someone listens; the payload is built only then. */
+  private emit<E extends SessionEventName>(event: E, payload: () => SessionEvents[E]): void {
+    const hub = this.settings.hub;
+    if (hub.has(event)) hub.emit(event, payload());
+  }
+
+  /** The user of a session (or its sealed record) for its events: revocation's `userId`, when given (and it does not throw). */
+  private userOf(data: object): string | undefined {
+    const revocation = this.settings.revocation;
+    if (!revocation) return undefined;
+    try {
+      return revocation.userOf(data as SessionRecord);
+    } catch {
+      return undefined;
+    }
   }
 
   finish(_done: Stored): Hold {
@@ -147,13 +274,14 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
   }
 
   private decide(): void {
+    if (this.failed) return;
     const sess = this.current();
     if (!sess) {
-      this.clear();
+      this.end();
       return;
     }
     const state = this.state(sess, fingerprint(sess));
-    if (shouldWrite(state, this.settings.policy) && !(this.wroteInResponse && state.saved)) {
+    if ((shouldWrite(state, this.settings.policy) || this.refresh) && !(this.wroteInResponse && state.saved)) {
       this.write(sess);
     } else if (this.unreadable && !this.wroteInResponse) {
       this.clear();
@@ -162,12 +290,25 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
 
   /** Seals the session into the response's Set-Cookie headers, clearing chunks the browser no longer needs. */
   private write(sess: Session): void {
-    const { name, keys, aad, maxSize, ttl } = this.settings;
+    const { name, keys, aad, maxSize, ttl, withMeta, absoluteTimeout, devices, proxy, revocation } = this.settings;
     if (this.res.headersSent) throw new HeadersSentError('save');
     sess.touch();
     const cookie = sess.cookie;
-    const expires = cookie.expires instanceof Date ? cookie.expires.getTime() : Date.now() + ttl;
-    const text = JSON.stringify({ i: sess.id, e: expires, s: sess });
+    const now = Date.now();
+    let expires = cookie.expires instanceof Date ? cookie.expires.getTime() : now + ttl;
+    // A seal that has meta keeps it, even with the options that asked for it turned off since.
+    let meta = this.meta;
+    if (meta || withMeta) {
+      meta = { ...(meta ?? { created: now }), seen: now };
+      if (devices) {
+        const device = deviceOf(this.req, devices, proxy);
+        if (device.ua !== undefined && meta.ua === undefined) meta.ua = device.ua;
+        if (device.ip !== undefined) meta.ip = device.ip;
+      }
+      // The seal outlives no absolute timeout, whatever the cookie's maxAge or rolling say.
+      if (absoluteTimeout !== undefined) expires = Math.min(expires, meta.created + absoluteTimeout);
+    }
+    const text = JSON.stringify(meta ? { i: sess.id, e: expires, s: sess, m: meta } : { i: sess.id, e: expires, s: sess });
     const sealed = seal(text, keys, aad);
     const { headers, size } = splitIntoCookies(name, sealed, cookie);
     if (size > maxSize) throw new SessionTooLargeError(Number.isFinite(size) ? size : sealed.length, maxSize);
@@ -180,6 +321,41 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
     this.stored = text;
     this.changes.savedAs(fingerprint(sess));
     this.wroteInResponse = true;
+    this.meta = meta;
+    this.refresh = false;
+    this.sealedId = sess.id;
+    revocation?.sealed(expires - now);
+    this.announce(sess);
+  }
+
+  /** The events of a first seal: a new session's `created`, a regeneration's `regenerated`. */
+  private announce(sess: Session): void {
+    if (this.fresh) {
+      this.fresh = false;
+      this.emit('created', () => ({ sessionId: sess.id, userId: this.userOf(sess) }));
+    }
+    const pending = this.pending;
+    if (pending) {
+      this.pending = undefined;
+      this.emit('regenerated', () => ({
+        sessionId: sess.id,
+        previousId: pending.previousId,
+        userId: this.userOf(sess),
+        keepData: pending.keepData,
+        rotated: false,
+      }));
+    }
+  }
+
+  /** The session ends here (destroy(), or req.session set to null): its cookies are cleared. */
+  private end(sess?: Session): void {
+    const sessionId = this.sealedId;
+    this.pending = undefined;
+    this.fresh = false;
+    this.clear();
+    if (sessionId !== undefined) {
+      this.emit('destroyed', () => ({ sessionId, userId: sess ? this.userOf(sess) : undefined }));
+    }
   }
 
   /** Clears every cookie of the session the browser has, and drops any this response was going to set. */
@@ -187,6 +363,7 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
     const { name } = this.settings;
     this.res.setCookies(this.present.map((index) => clearingCookie(name, index, this.cookie)));
     this.stored = undefined;
+    this.sealedId = undefined;
     this.changes.forgetSaved();
     this.unreadable = false;
   }
@@ -208,19 +385,38 @@ export class SealedLifecycle extends RequestLifecycle<Fingerprint> {
     this.revive(payload.s as never);
   }
 
-  async regenerate(_sess: Session): Promise<void> {
+  /**
+   * A new ID; with `keepData`, the same data, cookie and meta (so `created`, and the absolute
+   * timeout with it, carry over), otherwise a new, empty session.
+   */
+  async regenerate(sess: Session, options?: { keepData?: boolean }): Promise<void> {
     this.assertHeadersNotSent('regenerate');
-    this.generate(true);
+    const keepData = options?.keepData === true;
+    const previousId = this.req.sessionID;
+    const sealedOnce = this.sealedId !== undefined;
+    const meta = this.meta;
+    const pending = this.pending;
+    const next = this.generate(true);
+    if (keepData) {
+      Object.assign(next, dataOf(sess));
+      next.cookie = sess.cookie;
+      this.cookie = sess.cookie;
+      this.meta = meta;
+    }
+    if (sealedOnce && typeof previousId === 'string') {
+      this.pending = { previousId: pending?.previousId ?? previousId, keepData: (pending?.keepData ?? true) && keepData };
+    }
+    this.fresh = !sealedOnce;
   }
 
-  async destroy(_sess: Session): Promise<void> {
+  async destroy(sess: Session): Promise<void> {
     this.assertHeadersNotSent('destroy');
     delete this.req.session;
-    this.clear();
+    this.end(sess);
   }
 }
 
-function setAside(why: string): false {
+function setAside(why: string): undefined {
   debug('sealed cookie set aside: %s', why);
-  return false;
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { isSafeKey } from '../core/changes.js';
+import { META_KEY, metaOf, type SessionMeta } from '../core/meta.js';
 import { toKeys } from '../core/signature.js';
 
 // The seal is a small library of its own, usable without a request: `seal()` encrypts and
@@ -17,11 +18,15 @@ const HKDF_SALT = Buffer.from('sessionkit/cookie');
 const MAX_CACHED_KEYS = 64;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-/** What the seal holds: the session ID, the expiry the server enforces (ms since epoch), the session. */
+/**
+ * What the seal holds: the session ID, the expiry the server enforces (ms since epoch), the
+ * session, and its meta (created, seen, device) when a feature needs it: older seals have none.
+ */
 export interface Sealed {
   i: string;
   e: number;
   s: Record<string, unknown>;
+  m?: SessionMeta;
 }
 
 /**
@@ -92,8 +97,11 @@ export function seal(plaintext: string, keys: SealKeys, aad: Buffer): string {
   return Buffer.concat([header, body, cipher.getAuthTag()]).toString('base64url');
 }
 
-/** The plaintext and the index of the secret that opened it, or undefined for anything else. */
-export function unseal(sealed: string, keys: SealKeys, aad: Buffer): { text: string; keyIndex: number } | undefined {
+/**
+ * The plaintext, the index of the secret that opened it and the UTC day it was sealed on (days
+ * since the epoch), or undefined for anything else.
+ */
+export function unseal(sealed: string, keys: SealKeys, aad: Buffer): { text: string; keyIndex: number; day: number } | undefined {
   if (!BASE64URL.test(sealed)) return undefined;
   const bytes = Buffer.from(sealed, 'base64url');
   // Only the canonical encoding: otherwise the spare low bits of the last character could change unnoticed.
@@ -111,7 +119,7 @@ export function unseal(sealed: string, keys: SealKeys, aad: Buffer): { text: str
       decipher.setAAD(aad);
       decipher.setAuthTag(tag);
       const text = Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
-      return { text, keyIndex };
+      return { text, keyIndex, day };
     } catch {
       // Not this secret (or not a seal at all): try the next one.
     }
@@ -133,5 +141,12 @@ export function parseSealed(text: string): Sealed | undefined {
   for (const key of Object.keys(v.s)) {
     if (isSafeKey(key)) record[key] = v.s[key];
   }
-  return { i: v.i, e: v.e, s: record };
+  // Sealed by this library, so never malformed in practice; a meta that does not read counts as none.
+  const m = v.m === undefined ? undefined : metaOf({ cookie: {}, [META_KEY]: v.m } as never);
+  return m ? { i: v.i, e: v.e, s: record, m } : { i: v.i, e: v.e, s: record };
+}
+
+/** The first millisecond of a seal's UTC day: the earliest it can have been sealed. */
+export function dayStart(day: number): number {
+  return day * DAY_MS;
 }
