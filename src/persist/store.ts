@@ -14,7 +14,7 @@ import type { RegenerateOptions, Session } from '../core/session.js';
 import { sign } from '../core/signature.js';
 import type { Cookie } from '../core/cookie.js';
 import {
-  isAtomicStore, isUserIndexStore, parseRecord, type AtomicStore, type SessionRecord, type StoreContract, type VersionedRecord,
+  expiresOf, isAtomicStore, isUserIndexStore, parseRecord, type AtomicStore, type SessionRecord, type StoreContract, type VersionedRecord,
 } from '../core/store.js';
 import { SessionNotFoundError } from '../errors.js';
 import { commit } from './group-commit.js';
@@ -395,8 +395,10 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
     done: (err: unknown, found?: boolean) => void,
   ): void {
     if (meta?.movedTo !== undefined) {
-      if (mode === 'moved' || typeof meta.movedTo !== 'string') {
-        debug('session %s: a forwarder to a forwarder; no session', id);
+      // Its grace is read from its own expiry too: a store's TTL may lag behind it.
+      const expires = expiresOf(record);
+      if (mode === 'moved' || typeof meta.movedTo !== 'string' || (expires !== null && expires.getTime() <= Date.now())) {
+        debug('session %s: a rotated ID past its grace (or a forwarder to a forwarder); no session', id);
         done(null, false);
       } else {
         this.follow(meta.movedTo, done);
