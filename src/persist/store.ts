@@ -128,24 +128,42 @@ function followingMoves(conditional: () => AtomicStore | undefined): () => Atomi
 }
 
 function following(atomic: AtomicStore): AtomicStore {
-  /** Old ID to new ID, for the saves under way that found a forwarder; dropped once one landed. */
-  const moves = new Map<string, string>();
+  /** Old ID to new ID (and the new record's meta), for the saves under way that found a forwarder; dropped once one landed. */
+  const moves = new Map<string, { to: string; meta: SessionMeta | undefined }>();
   return {
-    getVersioned: (sid) => atomic.getVersioned(moves.get(sid) ?? sid),
+    // Loads are never redirected: an old ID past its grace must find no session.
+    getVersioned: (sid) => atomic.getVersioned(sid),
     async setIfVersion(sid, version, record) {
-      const target = moves.get(sid) ?? sid;
-      const result = await atomic.setIfVersion(target, version, record);
+      const move = moves.get(sid);
+      const result = await atomic.setIfVersion(move ? move.to : sid, version, move ? rotatedMeta(record, move.meta) : record);
       if (result.written) {
-        if (target !== sid) moves.delete(sid);
+        if (move) moves.delete(sid);
+        return result;
+      }
+      if (move) {
+        if (result.current) move.meta = metaOf(result.current.record);
         return result;
       }
       const movedTo = result.current ? metaOf(result.current.record)?.movedTo : undefined;
-      if (typeof movedTo !== 'string' || target !== sid) return result;
+      if (typeof movedTo !== 'string') return result;
       debug('session %s: rotated to a new ID while this request ran; its save goes there', sid);
-      moves.set(sid, movedTo);
-      return { written: false, current: await atomic.getVersioned(movedTo) };
+      const current = await atomic.getVersioned(movedTo);
+      // Entries left by saves that failed for good are few; a bound keeps them from piling up.
+      if (moves.size >= 10_000) moves.clear();
+      moves.set(sid, { to: movedTo, meta: metaOf(current?.record) });
+      return { written: false, current };
     },
   };
+}
+
+/**
+ * The meta of a save that lands on a rotated session's new ID: the saving request's (its `seen`,
+ * its device), with the new record's creation and rotation, so the session is not rotated again.
+ */
+function rotatedMeta(record: SessionRecord, target: SessionMeta | undefined): SessionRecord {
+  if (!target) return record;
+  const own = metaOf(record);
+  return { ...record, [META_KEY]: own ? { ...own, created: target.created, rotated: target.rotated } : target };
 }
 
 /** How `load` was asked: opening the request's session, reloading it, or following it to its new ID. */
@@ -331,7 +349,8 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
       }
       const meta = record[META_KEY] === undefined ? undefined : takeMeta(record);
       if (!reloading && (meta || this.settings.life)) this.arrive(id, record, text, meta, mode, done);
-      else done(null, this.settle(id, record, text, reloading, meta));
+      // A session rotated meanwhile is not reloaded as its forwarder: it is not found under this ID.
+      else done(null, meta?.movedTo === undefined && this.settle(id, record, text, reloading, meta));
     };
     if (atomic) {
       atomic.getVersioned(id).then((got) => loaded(got ? got.record : null, got?.version), done);

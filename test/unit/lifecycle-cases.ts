@@ -236,6 +236,10 @@ export function lifecycleCases(target: LifecycleTarget): void {
       expect((await pending).status).toBe(200);
       const stored = (await recordIn(store, idOf(fresh)))!;
       expect(stored).toMatchObject({ user: 'ann', slow: 'kept' });
+      // The old ID still dies with its grace.
+      advance(10_000);
+      expect((await request(app).get('/me').set('Cookie', old).expect(200)).body.user).toBeNull();
+      expect((await request(app).get('/me').set('Cookie', fresh).expect(200)).body).toMatchObject({ user: 'ann', id: idOf(fresh) });
     });
 
     it('regenerate({ keepData: true }) keeps the data and creation under a new ID; the old ID is dead at once', async () => {
