@@ -50,7 +50,7 @@ export class SessionKind {
   /** `hub`: where the events go, when the front shares one between setups. */
   constructor(options: FrontOptions, readonly hub = new SessionEventHub()) {
     if (options === null || typeof options !== 'object') throw new TypeError('session options must be an object with a secret');
-    this.begin = options.sealed === true ? sealedKind(options) : storeKind(options, hub);
+    this.begin = options.sealed === true ? sealedKind(options, hub) : storeKind(options, hub);
     this.events = hub.attach({});
   }
 
@@ -99,8 +99,8 @@ function storeKind(options: SessionOptions, hub: SessionEventHub): Begin {
   };
 }
 
-function sealedKind(options: CookieSessionOptions): Begin {
-  const settings = resolveOptions(options);
+function sealedKind(options: CookieSessionOptions, hub: SessionEventHub): Begin {
+  const settings = { ...resolveOptions(options), hub };
   return (req, res, report) => {
     const cookieOptions = sessionCookieOptions(req, settings.cookie);
     if (!cookieOptions) return undefined;

@@ -109,6 +109,9 @@ const options: sk.SessionOptions = { secret, resave: false, saveUninitialized: f
 // @ts-expect-error unset is 'keep' or 'destroy'
 const badOptions: sk.SessionOptions = { unset: 'sometimes' };
 const middleware: sk.SessionMiddleware = session(options);
+middleware.on('created', (e: sk.SessionEvents['created']) => void e.sessionId);
+// @ts-expect-error no such event
+middleware.on('landed', () => undefined);
 // What the middlewares add to Express's Request, as a type of its own.
 const onRequest: sk.SessionRequestProperties = { session: {} as sk.Session & Partial<sk.SessionData>, sessionID: 'id' };
 const others: sk.SessionMiddleware[] = [sk.session(options), sk.default(options), session.session(options)];
@@ -153,7 +156,12 @@ function audit(source: sk.SessionEventSource): void {
 function endDevice(store: sk.UserIndexStore, sid: string): Promise<void> {
   return store.indexesUsers ? store.destroySession(sid) : Promise.resolve();
 }
-const lifecycle = { limits, badLimits, meta, devicesOption, eventName, audit, endDevice };
+const regenerateOptions: sk.RegenerateOptions = { keepData: true };
+const timed: sk.SessionOptions = { ...options, absoluteTimeout: 8 * 3600_000, idleTimeout: 1800_000, rotateEvery: 600_000, devices: devicesOption };
+// @ts-expect-error absoluteTimeout is a number of milliseconds
+const badTimed: sk.SessionOptions = { absoluteTimeout: '8h' };
+const lifecycle = { limits, badLimits, meta, devicesOption, eventName, audit, endDevice, regenerateOptions, timed, badTimed };
+
 
 const errors = {
   secret: new sk.SecretRequiredError() as sk.SecretRequiredError,
@@ -229,6 +237,11 @@ const sealedRequest: sealed.SessionRequestProperties = { session: sealedSession,
 const keys: sealed.SealKeys = new sealed.SealKeys('a'.repeat(32));
 const opened: { text: string; keyIndex: number } | undefined = sealed.unseal(sealed.seal('text', keys, Buffer.from('aad')), keys, Buffer.from('aad'));
 const sealedData: Partial<sealed.SessionData> = { views: 2 };
+const revocationStore: sealed.RevocationStore = new sk.MemoryStore({ checkPeriod: 0 });
+const revocation: sealed.RevocationOptions = { store: revocationStore, userId: (data) => data.user?.id };
+const revocable: sealed.CookieSessionMiddleware = sealed.cookieSession({ secret, absoluteTimeout: 3600_000, revocation });
+revocable.on('revoked', (e: sealed.SessionEvents['revoked']) => void e.userId);
+const revoking: Promise<void> = revocable.revokeUserCookies('alice');
 const sealedErrors: Error[] = [
   new sealed.SessionTooLargeError(1, 0) as sealed.SessionTooLargeError,
   new sealed.SessionNotFoundError() as sealed.SessionNotFoundError,
@@ -237,7 +250,7 @@ const sealedErrors: Error[] = [
 
 export const used = [
   badOptions, others, saveOver, devices, legacy, errors, noClient, stores, redisTimeout, sqlTimeouts, onRequest, mysqlOld, sealedMiddleware, sealedRequest, opened,
-  sealedSession, sealedData, sealedErrors, lifecycle,
+  sealedSession, sealedData, sealedErrors, lifecycle, revoking,
 ];
 `;
 

@@ -134,6 +134,17 @@ describe('the other fronts: the same events', () => {
     expect(created).toEqual([{ sessionId: sess.id }]);
   });
 
+  it('sessionkit/web with sealed sessions: sessionEvents(options) hears the sealed kind', async () => {
+    const opts: FrontOptions = { sealed: true, secret: 'a sealed secret of at least thirty-two characters' };
+    const created: Created[] = [];
+    sessionEvents(opts).on('created', (e) => created.push(e));
+    const sess = await getSession(new Request('http://localhost/login'), opts);
+    (sess as unknown as { user: string }).user = 'ann';
+    const res = await sess.commit(new Response('ok'));
+    expect(res.headers.get('set-cookie')).toContain('session=');
+    expect(created).toEqual([{ sessionId: sess.id }]);
+  });
+
   it('hono: on the middleware', async () => {
     const middleware = honoSession(options());
     const created: Created[] = [];
