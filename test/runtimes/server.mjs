@@ -9,6 +9,8 @@
 // exits on SIGTERM. Every answer is JSON; a store failure is a 500 with the error's name and code.
 import process from 'node:process';
 
+const { Response } = globalThis;
+
 const config = JSON.parse(process.env.SK_SERVER ?? '{}');
 const runtime = typeof globalThis.Bun !== 'undefined' ? 'bun' : typeof globalThis.Deno !== 'undefined' ? 'deno' : 'node';
 const dist = new URL('../../dist/', import.meta.url);
