@@ -45,7 +45,11 @@ export default defineConfig({
     fileParallelism: true,
     projects: Object.entries(projects).map(([name, folders]) => ({
       extends: true,
-      test: { name, include: folders.map((folder) => `${folder}/**/*.test.ts`) },
+      test: {
+        name,
+        include: folders.map((folder) => `${folder}/**/*.test.ts`),
+        ...(name === 'runtimes' ? { globalSetup: ['test/runtimes/setup.ts'] } : {}),
+      },
     })),
   },
 });
