@@ -11,21 +11,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { fetch } = globalThis;
 
 const root = join(import.meta.dirname, '..');
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '3' },
-    duration: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '32' },
-  },
-});
-const rounds = Number(values.rounds);
-const duration = Number(values.duration);
-const connections = Number(values.connections);
+let connections = 32;
 const SESSIONS = 64;
 
 const runtimes = ['node', 'bun', 'deno'];
@@ -101,7 +93,12 @@ function load(url, cookies, seconds) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function main() {
+/**
+ * The whole run: `rounds` rounds of `duration` seconds per server and scenario. Resolves with the
+ * results' table in Markdown (also printed), for a caller such as bench/run.js.
+ */
+export async function benchRuntimes({ rounds = 3, duration = 3, connections: c = 32 } = {}) {
+  connections = c;
   if (spawnSync('wrk', ['-v']).error) throw new Error('wrk is not installed: apt-get install -y wrk');
   if (!existsSync(join(root, 'dist', 'web.js'))) throw new Error('no dist/: run npm run build first');
   const dir = mkdtempSync(join(tmpdir(), 'sk-bench-runtimes-'));
@@ -128,23 +125,38 @@ async function main() {
       }
       process.stderr.write(`round ${round}/${rounds} done\n`);
     }
-    console.log(`\nsessionkit/web on each runtime, ${SESSIONS} sessions, wrk -t1 -c${connections}, ${rounds} rounds of ${duration} s (median req/s)\n`);
-    console.log('| Runtime | Scenario | With a session (MemoryStore) | No session | Ratio |');
-    console.log('| --- | --- | ---: | ---: | ---: |');
+    const lines = [
+      `sessionkit/web on each runtime, ${SESSIONS} sessions, wrk -t1 -c${connections}, ${rounds} rounds of ${duration} s (median req/s)`,
+      '',
+      '| Runtime | Scenario | With a session (MemoryStore) | No session | Ratio |',
+      '| --- | --- | ---: | ---: | ---: |',
+    ];
     for (const runtime of runtimes) {
       for (const s of scenarios) {
         const withSession = median(results.get(`${runtime}/session/${s.name}`));
         const bare = median(results.get(`${runtime}/bare/${s.name}`));
-        console.log(`| ${runtime} | ${s.name}: ${s.what} | ${Math.round(withSession)} | ${Math.round(bare)} | ${(withSession / bare).toFixed(2)} |`);
+        lines.push(`| ${runtime} | ${s.name}: ${s.what} | ${Math.round(withSession)} | ${Math.round(bare)} | ${(withSession / bare).toFixed(2)} |`);
       }
     }
+    const table = lines.join('\n');
+    console.log(`\n${table}`);
+    return table;
   } finally {
     await Promise.all([...servers.values()].map((server) => server.stop()));
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' },
+      duration: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '32' },
+    },
+  });
+  benchRuntimes({ rounds: Number(values.rounds), duration: Number(values.duration), connections: Number(values.connections) }).catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
