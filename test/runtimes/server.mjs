@@ -34,16 +34,16 @@ async function makeStore() {
       const client = createClient({ url: config.redisUrl });
       client.on('error', () => {});
       await client.connect();
-      const store = new RedisStore({ client, prefix: config.prefix, commandTimeout: config.commandTimeout ?? 2000 });
+      const store = new RedisStore({ client, prefix: config.prefix, commandTimeout: config.commandTimeout ?? 10_000 });
       return { store, close: () => (client.close ? client.close() : client.quit()) };
     }
     case 'postgres': {
       const { PostgresStore } = await import(new URL('postgres.js', dist).href);
       const store = new PostgresStore({
-        conObject: { connectionString: config.pgUrl, connectionTimeoutMillis: 2000, query_timeout: 2000 },
+        conObject: { connectionString: config.pgUrl, connectionTimeoutMillis: config.commandTimeout ?? 10_000 },
         tableName: config.table,
         createTableIfMissing: true,
-        commandTimeout: config.commandTimeout ?? 2000,
+        commandTimeout: config.commandTimeout ?? 10_000,
       });
       return { store, close: () => store.close() };
     }
