@@ -18,6 +18,8 @@ const projects: Record<string, string[]> = {
   // The build (npm run build): its declarations, and its entries as apps load them.
   types: ['test/types'],
   package: ['test/package'],
+  // The build, on Bun and Deno (scripts/runtimes.sh installs them) and the servers above.
+  runtimes: ['test/runtimes'],
 };
 
 // A test file outside every project's folders would never run, and nothing would say so.
@@ -43,7 +45,11 @@ export default defineConfig({
     fileParallelism: true,
     projects: Object.entries(projects).map(([name, folders]) => ({
       extends: true,
-      test: { name, include: folders.map((folder) => `${folder}/**/*.test.ts`) },
+      test: {
+        name,
+        include: folders.map((folder) => `${folder}/**/*.test.ts`),
+        ...(name === 'runtimes' ? { globalSetup: ['test/runtimes/setup.ts'] } : {}),
+      },
     })),
   },
 });

@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-// Named through import(): a default import of better-sqlite3's `export =` types would need
-// esModuleInterop in every CommonJS app that reads these declarations.
-type Database = import('better-sqlite3').Database;
-type Statement = import('better-sqlite3').Statement;
+// The few methods of better-sqlite3's Database and Statement the store calls, on whichever
+// driver the runtime has (better-sqlite3, bun:sqlite, node:sqlite); a better-sqlite3 Database is one.
+import { openSQLite, type SQLiteDatabase as Database, type SQLiteDriverName, type SQLiteStatement as Statement } from './sqlite-driver.js';
 import { StoreTimeoutError } from '../../errors.js';
-import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
+import { checkIdentifier, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
 import { UNBOUNDED, type Deadline } from './deadline.js';
 
 export type { SqlStoreOptions } from './backend.js';
@@ -78,9 +77,9 @@ export class SQLiteStore extends SqlStore {
     let owned = false;
     if (!db) {
       const path = this.options.path!;
-      const Database = (await loadDriver('SQLiteStore', 'better-sqlite3', () => import('better-sqlite3'))).default;
+      const { driver } = this.options as { driver?: SQLiteDriverName };
       if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path, { timeout: this.commandTimeout || FOREVER });
+      db = await openSQLite(path, { timeout: this.commandTimeout || FOREVER }, driver);
       owned = true;
       // WAL lets reads go on while a write commits; NORMAL sync keeps every committed session
       // across a process crash (only a power cut may lose the last few).

@@ -1,0 +1,3 @@
+import { describeRuntime } from './scenarios.js';
+
+describeRuntime('deno');
