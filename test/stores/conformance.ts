@@ -434,7 +434,7 @@ function runUserIndexCases(sut: StoreUnderTest, fresh: (options?: UserIndexOptio
       expect(((await store.get('anon')) as SessionRecord).user).toBeUndefined();
     });
 
-    it('10 concurrent logins by conditional writes with a limit of 3 (refuse): the 7 refused stay as they were', async () => {
+    it('10 concurrent logins of existing sessions with a limit of 3 (refuse): the 7 refused stay as they were', async () => {
       const store = await fresh({ userId: byUser, maxSessionsPerUser: 3, onLimit: 'refuse' });
       const anon = Array.from({ length: 10 }, (_, i) => `q${i}`);
       await Promise.all(anon.map((id, i) => store.set(id, record({ n: i }))));
@@ -451,6 +451,18 @@ function runUserIndexCases(sut: StoreUnderTest, fresh: (options?: UserIndexOptio
         const now = (await store.get(id)) as SessionRecord;
         expect(now).toMatchObject({ n: i });
         expect(now.user?.id).toBe(written.includes(id) ? 'alice' : undefined);
+      }
+      // And by plain saves of existing sessions: the refused ones keep what they held.
+      const bobs = Array.from({ length: 10 }, (_, i) => `w${i}`);
+      await Promise.all(bobs.map((id, i) => store.set(id, record({ n: i }))));
+      const saves = await Promise.allSettled(bobs.map((id, i) => store.set(id, { ...login('bob', 0), n: i, in: true })));
+      const saved = bobs.filter((_, i) => saves[i]!.status === 'fulfilled');
+      expect(saved).toHaveLength(3);
+      expect(await listed(store, 'bob')).toEqual(saved.sort());
+      for (const [i, id] of bobs.entries()) {
+        const now = (await store.get(id)) as SessionRecord;
+        expect(now).toMatchObject({ n: i });
+        expect(now.in).toBe(saved.includes(id) ? true : undefined);
       }
     });
 

@@ -478,16 +478,18 @@ export class RedisStore extends Store {
    * session is written first, then filed by a script that checks the set is still what the plan
    * read, then the evicted sessions are ended. So the set never holds a session not yet written
    * (which another login would drop as stale); a login refused on a later plan takes its write
-   * back (a new session is deleted, a conditional write is undone).
+   * back: the session is what it was before (or gone again), unless another write came since.
    */
   private async clusterLogin(sid: string, userKey: string, text: string, ttl: number, version: string | undefined): Promise<unknown> {
     const key = this.key(sid);
     let result: unknown;
     let written = false;
+    let before: unknown = version;
     try {
       for (let plans = 1; ; plans++) {
         const { evict, args } = await this.plan(sid, userKey, plans);
         if (!written) {
+          if (version === undefined) before = await this.send(key, ['GET', key]);
           result = await this.writeOne(key, text, ttl, version);
           if (version !== undefined && !isAnswer(result, 1)) return result;
           written = true;
@@ -499,7 +501,9 @@ export class RedisStore extends Store {
       }
     } catch (err) {
       if (written) {
-        await (version === undefined ? this.send(key, ['DEL', key]) : this.runScript(COMPARE_AND_SET, [key], [text, version, this.ttlArg(ttl)]));
+        // Only while the session still holds this write; a session that was missing is deleted again.
+        const restore = typeof before === 'string' ? [text, before, this.ttlArg(ttl)] : [text, '', '-1'];
+        await this.runScript(COMPARE_AND_SET, [key], restore);
       }
       throw err;
     }
