@@ -31,9 +31,17 @@ async function cleanup(store: ConformanceStore) {
 
 runConformance({
   name: 'RedisStore (node-redis)',
+  userIndex: true,
   async create(options) {
     const client = await nodeRedis();
-    const store = new RedisStore({ client, prefix: `${base}nr${++n}:`, ...options }) as unknown as ConformanceStore;
+    let store: ConformanceStore;
+    try {
+      store = new RedisStore({ client, prefix: `${base}nr${++n}:`, ...options }) as unknown as ConformanceStore;
+    } catch (err) {
+      // Options the store refuses: the client is closed here, as no dispose will.
+      await Promise.resolve(client.quit()).catch(() => {});
+      throw err;
+    }
     clientOf.set(store, { quit: () => (client.isOpen ? client.quit() : undefined) });
     return store;
   },
@@ -45,9 +53,17 @@ runConformance({
 
 runConformance({
   name: 'RedisStore (ioredis)',
+  userIndex: true,
   async create(options) {
     const client = await ioredis();
-    const store = new RedisStore({ client, prefix: `${base}io${++n}:`, ...options }) as unknown as ConformanceStore;
+    let store: ConformanceStore;
+    try {
+      store = new RedisStore({ client, prefix: `${base}io${++n}:`, ...options }) as unknown as ConformanceStore;
+    } catch (err) {
+      // Options the store refuses: the client is closed here, as no dispose will.
+      await Promise.resolve(client.quit()).catch(() => {});
+      throw err;
+    }
     clientOf.set(store, { quit: () => (client.status === 'end' ? undefined : client.quit()) });
     return store;
   },
@@ -254,17 +270,19 @@ describe('RedisStore: data layout and options', () => {
         }
       }
 
-      it('writes, touches and conditionally writes a session and files it under its user in one command', async () => {
+      it('writes, touches and conditionally writes a session and files it under its user in one round trip, plain commands but for the conditional script', async () => {
         const store = await make(driver, { userId: (d) => (d as any).uid });
         const key = `${store.userPrefix}8`;
         // Each script reaches the server once in full (EVAL), the first time it is missing there.
         await store.set('warm', record({ uid: 'w' }));
         await store.touch('warm', record({ uid: 'w' }));
         await store.setIfVersion('warm', (await store.getVersioned('warm'))!.version, record({ uid: 'w' }));
-        expect(await commandsOf(store, () => store.set('a', record({ uid: 8 }, 60_000)))).toEqual(['EVALSHA']);
+        expect(await commandsOf(store, () => store.set('a', record({ uid: 8 }, 60_000)))).toEqual(['SET', 'SADD', 'PEXPIRE', 'PEXPIRE']);
+        expect(await admin.pTTL(key)).toBeGreaterThan(85_000);
         expect(await admin.sMembers(key)).toEqual(['a']);
         expect(JSON.parse((await admin.get(`${store.prefix}a`))!).uid).toBe(8);
-        expect(await commandsOf(store, () => store.touch('a', record({ uid: 8 }, 600_000)))).toEqual(['EVALSHA']);
+        expect(await commandsOf(store, () => store.touch('a', record({ uid: 8 }, 600_000)))).toEqual(['PEXPIRE', 'PEXPIRE']);
+        expect(await admin.pTTL(key)).toBeGreaterThan(890_000);
         expect(await admin.pTTL(`${store.prefix}a`)).toBeGreaterThan(590_000);
         const { version } = (await store.getVersioned('a'))!;
         expect(await commandsOf(store, () => store.setIfVersion('b', version, record({ uid: 8 })))).toEqual(['EVALSHA']);
@@ -277,27 +295,67 @@ describe('RedisStore: data layout and options', () => {
         expect(await admin.exists([`${store.prefix}ghost`, `${store.userPrefix}9`])).toBe(0);
       });
 
-      it("gives the user's set half a ttl of headroom, so touches within it leave the set's expiry alone", async () => {
+      it("makes the user's set outlive its sessions: the longest expiry and half as long again, never shortened", async () => {
         const store = await make(driver, { userId: (d) => (d as any).uid });
         const key = `${store.userPrefix}5`;
         await store.set('s', record({ uid: 5 }, 60_000));
         const first = await admin.pTTL(key);
         expect(first).toBeGreaterThan(85_000);
         expect(first).toBeLessThanOrEqual(90_000);
-        // Due within the headroom: the set keeps its expiry (it still outlives the session).
-        await store.touch('s', record({ uid: 5 }, 70_000));
-        const after = await admin.pTTL(key);
-        expect(after).toBeLessThanOrEqual(first);
-        expect(after).toBeGreaterThan(70_000);
-        // Beyond it: extended to the new expiry and half as long again.
+        // A touch to a shorter expiry than the set's leaves the set alone.
+        await store.touch('s', record({ uid: 5 }, 30_000));
+        expect(await admin.pTTL(key)).toBeLessThanOrEqual(first);
+        expect(await admin.pTTL(key)).toBeGreaterThan(80_000);
+        // A longer one: extended to the new expiry and half as long again.
         await store.touch('s', record({ uid: 5 }, 100_000));
         expect(await admin.pTTL(key)).toBeGreaterThan(145_000);
-        // Never shortened by a shorter session of the same user.
+        // Never shortened by a shorter session of the same user, saved or touched.
         await store.set('short', record({ uid: 5 }, 10_000));
+        await store.touch('short', record({ uid: 5 }, 10_000));
         expect(await admin.pTTL(key)).toBeGreaterThan(145_000);
         const forever = await make(driver, { userId: (d) => (d as any).uid, disableTTL: true });
         await forever.set('f', record({ uid: 5 }));
         expect(await admin.pTTL(`${forever.userPrefix}5`)).toBe(-1);
+      });
+
+      it('touches and saves with scripts where the server has no PEXPIRE NX/GT (before Redis 7.0), from then on', async () => {
+        const store = await make(driver, { userId: (d) => (d as any).uid });
+        const key = `${store.userPrefix}6`;
+        await store.set('s', record({ uid: 6 }, 60_000));
+        // Injected: what Redis 6 answers to PEXPIRE … GT (or, for `fault`, any other error).
+        const client = store.client as { sendCommand(...args: unknown[]): Promise<unknown>; call(...args: unknown[]): Promise<unknown> };
+        const method = driver === 'node-redis' ? 'sendCommand' : 'call';
+        const real = client[method].bind(client);
+        let fault = "ERR wrong number of arguments for 'pexpire' command";
+        const sent: string[] = [];
+        const spy = vi.spyOn(client, method).mockImplementation(((...args: unknown[]) => {
+          const command = (driver === 'node-redis' ? args[0] : args) as string[];
+          sent.push(String(command[0]).toUpperCase());
+          if (String(command[0]).toUpperCase() === 'PEXPIRE' && (command.includes('GT') || command.includes('NX')) && fault) {
+            return Promise.reject(new Error(fault));
+          }
+          return real(...args);
+        }) as never);
+        try {
+          // Another error fails the touch, and GT is tried again next time.
+          fault = 'ERR boom';
+          await expect(store.touch('s', record({ uid: 6 }, 100_000))).rejects.toThrow('boom');
+          fault = "ERR wrong number of arguments for 'pexpire' command";
+          await store.touch('s', record({ uid: 6 }, 100_000));
+          expect(await admin.pTTL(`${store.prefix}s`)).toBeGreaterThan(95_000);
+          expect(await admin.pTTL(key)).toBeGreaterThan(145_000);
+          sent.length = 0;
+          await store.touch('s', record({ uid: 6 }, 200_000));
+          expect(sent).toEqual(['EVALSHA']);
+          expect(await admin.pTTL(key)).toBeGreaterThan(295_000);
+          sent.length = 0;
+          await store.set('t', record({ uid: 6 }, 400_000));
+          expect(sent).toEqual(['EVALSHA']);
+          expect(await admin.sMembers(key)).toEqual(expect.arrayContaining(['s', 't']));
+          expect(await admin.pTTL(key)).toBeGreaterThan(595_000);
+        } finally {
+          spy.mockRestore();
+        }
       });
 
       it("ends a user's sessions in a few commands however many there are (MGET and DEL a hundred at a time)", async () => {
@@ -394,5 +452,77 @@ describe('RedisStore: data layout and options', () => {
     const before = [io.listenerCount('error'), io.listenerCount('ready')];
     new RedisStore({ client: io }).close();
     expect([io.listenerCount('error'), io.listenerCount('ready')]).toEqual(before);
+  });
+});
+
+describe('RedisStore: maxSessionsPerUser across processes', () => {
+  const clients: Array<{ quit(): Promise<unknown> }> = [];
+  const stores: RedisStore[] = [];
+  afterAll(async () => {
+    for (const s of stores) {
+      await deleteByPrefix(admin, s.prefix);
+      await deleteByPrefix(admin, s.userPrefix);
+      s.close();
+    }
+    for (const c of clients) await c.quit();
+  });
+  const byUser = (data: SessionRecord) => (data as any).user?.id;
+  const login = (user: string, ago: number) => {
+    const at = Date.now() - ago;
+    return record({ user: { id: user }, _sessionkit: { created: at, seen: at } });
+  };
+  /** Two stores on one prefix, one per driver, as two app processes would be. */
+  async function pair(options: { maxSessionsPerUser: number; onLimit?: 'evict-oldest' | 'refuse' }) {
+    const nr = await nodeRedis();
+    const io = await ioredis();
+    clients.push(nr, io);
+    const prefix = `${base}lim${++n}:`;
+    const both = [nr, io].map((client) => new RedisStore({ client, prefix, userId: byUser, ...options }));
+    stores.push(...both);
+    return both as [RedisStore, RedisStore];
+  }
+
+  it('10 concurrent logins through two stores, limit 3, evict-oldest: exactly 3 live sessions, the 3 filed', async () => {
+    const [a, b] = await pair({ maxSessionsPerUser: 3 });
+    const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    await Promise.all(ids.map((id, i) => (i % 2 ? a : b).set(id, login('ann', 1000 - i))));
+    const live = (await admin.mGet(ids.map((id) => a.prefix + id))).filter((text) => text !== null);
+    expect(live).toHaveLength(3);
+    expect(await admin.sCard(`${a.userPrefix}ann`)).toBe(3);
+    expect((await b.listUserSessions('ann')).map((s) => s.id).sort()).toEqual((await a.listUserSessions('ann')).map((s) => s.id).sort());
+  });
+
+  it('10 concurrent logins through two stores, limit 3, refuse: 3 written, 7 SessionLimitErrors', async () => {
+    const [a, b] = await pair({ maxSessionsPerUser: 3, onLimit: 'refuse' });
+    const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    const results = await Promise.allSettled(ids.map((id, i) => (i % 2 ? a : b).set(id, login('ann', 1000 - i))));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code))
+      .toEqual(Array(7).fill('ESESSIONLIMIT'));
+    expect((await admin.mGet(ids.map((id) => a.prefix + id))).filter((text) => text !== null)).toHaveLength(3);
+  });
+
+  it('under a limit a touch renews a filed session but files none (only a write can, within the limit)', async () => {
+    const [a] = await pair({ maxSessionsPerUser: 1, onLimit: 'refuse' });
+    // Written without the store (by connect-redis, or a version before the index): live but not filed.
+    const unfiled = login('ann', 0);
+    await admin.set(`${a.prefix}old`, JSON.stringify(unfiled), { PX: 60_000 });
+    await a.touch('old', unfiled);
+    expect(await admin.sMembers(`${a.userPrefix}ann`)).toEqual([]);
+    await a.set('new', login('ann', 0));
+    const setTtl = await admin.pTTL(`${a.userPrefix}ann`);
+    await a.touch('new', record({ user: { id: 'ann' } }, 3_600_000));
+    expect(await admin.sMembers(`${a.userPrefix}ann`)).toEqual(['new']);
+    expect(await admin.pTTL(`${a.userPrefix}ann`)).toBeGreaterThan(setTtl);
+    // The unfiled session is no live session of the index's, but it is the user's: a plan counts only the set.
+    await expect(a.set('third', login('ann', 0))).rejects.toMatchObject({ code: 'ESESSIONLIMIT' });
+  });
+
+  it('destroySession drops the session from its user\'s set at once', async () => {
+    const [a] = await pair({ maxSessionsPerUser: 2 });
+    await a.set('one', login('ann', 10));
+    await a.set('two', login('ann', 5));
+    await a.destroySession('one');
+    expect(await admin.sMembers(`${a.userPrefix}ann`)).toEqual(['two']);
+    expect(await admin.get(`${a.prefix}one`)).toBeNull();
   });
 });
