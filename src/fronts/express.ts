@@ -128,13 +128,13 @@ function writeHead(this: Hooked, statusCode: unknown, ...rest: unknown[]): Serve
     const first = !held.headFired;
     held.headFired = true;
     const wrapper = { writeHead: prev };
-    onHeaders(wrapper as unknown as ServerResponse, first ? held.sendCookies : noop);
+    onHeaders(wrapper as unknown as ServerResponse, first ? () => held.life.sendCookies() : noop);
     return (wrapper.writeHead as WriteHead).call(this, statusCode, ...rest);
   }
   this.statusCode = statusCode as number;
   if (held.headFired) return prev.call(this, statusCode);
   held.headFired = true;
-  held.sendCookies();
+  held.life.sendCookies();
   // The listener may have changed the status (as on-headers passes it along).
   return prev.call(this, typeof statusCode === 'number' ? this.statusCode : statusCode);
 }
@@ -148,7 +148,7 @@ function end(this: Hooked, chunk?: unknown, encoding?: BufferEncoding): unknown 
 
 /**
  * The response's end(), held back until the session is saved, touched or destroyed, while the
- * body (all but its last byte, when a Content-Length is set) is written at once: the one place
+ * head and body are written at once into the corked socket: the one place
  * sessionkit patches a response, because Express has no hook after the handler. It also hooks
  * writeHead, for the session's cookie.
  */
@@ -170,7 +170,7 @@ class HeldEnd {
   private result: unknown;
 
   constructor(
-    private readonly life: RequestSession,
+    readonly life: RequestSession,
     private readonly res: Res,
     private readonly next: Next,
   ) {
@@ -181,9 +181,6 @@ class HeldEnd {
     res.writeHead = writeHead as Res['writeHead'];
     res.end = end as Res['end'];
   }
-
-  /** The head is going out: the session sets its cookie. */
-  readonly sendCookies = (): void => this.life.sendCookies();
 
   /** The response's end(): persist with the end held, or end now. */
   end(chunk: unknown, encoding: BufferEncoding | undefined): unknown {
@@ -250,33 +247,23 @@ class HeldEnd {
     setImmediate(this.next, err);
   }
 
-  /** Writes the head and all of the body but what `writeEnd` writes; returns what end() returns. */
+  /**
+   * Writes the head and the body, corked, and returns what end() returns: the final end() in
+   * `writeEnd` uncorks, so nothing of the response reaches the client before the store answered
+   * (express-session holds back the body's last byte for that; the cork holds all of it, even
+   * for a response queued behind another on the connection, and the socket gets one write).
+   */
   private writeTop(): unknown {
     const res = this.res;
     if (!this.nothingWritten) return this.result;
-    // Held until the final end(), which uncorks: one write to the socket per response
-    // even when the store answers on a later turn.
     res.cork();
     if (!res.headersSent) res._implicitHeader?.();
-    const { chunk, encoding } = this;
+    const { chunk } = this;
     if (chunk == null) {
       this.result = true;
       return true;
     }
-    const length = res.getHeader('Content-Length');
-    const contentLength = length === undefined ? NaN : Number(length);
-    if (contentLength > 0) {
-      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding);
-      if (bytes.length !== 0) {
-        this.result = this.realWrite.call(res, bytes.subarray(0, bytes.length - 1));
-        this.chunk = bytes.subarray(bytes.length - 1, bytes.length);
-        this.encoding = undefined;
-        return this.result;
-      }
-      this.chunk = bytes;
-      this.encoding = undefined;
-    }
-    this.result = this.realWrite.call(res, this.chunk, this.encoding);
+    this.result = this.realWrite.call(res, chunk, this.encoding);
     this.nothingWritten = false;
     return this.result;
   }
