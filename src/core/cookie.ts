@@ -104,12 +104,49 @@ export class Cookie {
   }
 
   serialize(name: string, value: string): string {
-    return serialize(name, value, this.data as Parameters<typeof serialize>[2]);
+    const { domain, path, httpOnly, secure, partitioned, priority, sameSite } = this;
+    if (!plain(domain) || !plain(path) || !plain(httpOnly) || !plain(secure) || !plain(partitioned) || !plain(priority) || !plain(sameSite)) {
+      return serialize(name, value, this.data as Parameters<typeof serialize>[2]);
+    }
+    // The parts before and after the expiry are the same on every response of a session: made
+    // by the cookie package once (which throws for what it cannot send), then reused.
+    const key = JSON.stringify([name, value, domain, path, httpOnly, secure, partitioned, priority, sameSite]);
+    const expires = this._expires;
+    let parts = serialized.get(key);
+    if (parts === undefined) {
+      // Checked in the cookie package's order, so a cookie with several bad attributes fails as there.
+      const head = serialize(name, value, { domain, path });
+      checkExpires(expires);
+      const tail = serialize('a', 'b', { httpOnly, secure, partitioned, priority, sameSite } as Parameters<typeof serialize>[2]).slice(3);
+      parts = [head, tail];
+      if (serialized.size >= SERIALIZED_MAX) serialized.delete(serialized.keys().next().value!);
+      serialized.set(key, parts);
+    } else {
+      checkExpires(expires);
+    }
+    if (!expires) return parts[0] + parts[1];
+    return parts[0] + '; Expires=' + expires.toUTCString() + parts[1];
   }
 
   toJSON(): CookieData {
     return this.data;
   }
+}
+
+/** How many serialized cookies are kept, as the text before their expiry and the text after it. */
+const SERIALIZED_MAX = 4096;
+const serialized = new Map<string, [string, string]>();
+
+/** The cookie package's check of `expires`: a valid Date when set. */
+function checkExpires(expires: unknown): void {
+  if (expires && (Object.prototype.toString.call(expires) !== '[object Date]' || Number.isNaN((expires as Date).valueOf()))) {
+    throw new TypeError('option expires is invalid');
+  }
+}
+
+/** An attribute whose text as a cache key says all the cookie package makes of it. */
+function plain(value: unknown): boolean {
+  return value === undefined || typeof value === 'boolean' || typeof value === 'string';
 }
 
 /** Revives a stored cookie as express-session does: `expires` back to a Date, `originalMaxAge` kept. */

@@ -58,6 +58,10 @@ export function isSecure(req: SessionRequest, trustProxy: boolean | undefined): 
 export function sessionCookieOptions(req: SessionRequest, cookie: CookieSetting): CookieOptions | undefined {
   if (req.session) return undefined;
   const options = typeof cookie === 'function' ? cookie(req) : cookie;
+  const path = options.path || '/';
+  // A cookie for every path, and a request for a path (not a full URL): its pathname starts
+  // with '/' however the URL parses, so it needs no parsing.
+  if (path === '/' && (typeof req.originalUrl === 'string' ? req.originalUrl : req.url)?.charCodeAt(0) === 0x2f) return options;
   const originalPath = parseUrl.original(req as never)?.pathname || '/';
-  return originalPath.indexOf(options.path || '/') === 0 ? options : undefined;
+  return originalPath.indexOf(path) === 0 ? options : undefined;
 }

@@ -70,43 +70,97 @@ export function session(options?: SessionOptions | null): SessionMiddleware {
  * the head goes out, the end held while the store answers, then the handler.
  */
 export function drive(life: RequestSession, res: ServerResponse, next: Next): void {
-  onHeaders(res, () => life.sendCookies());
   new HeldEnd(life, res as Res, next);
   life.open(next);
 }
 
 /** The Set-Cookie header of an Express response, with the session's own values replaced as a whole. */
 export function expressResponse(res: ServerResponse): SessionResponse {
-  let mine: string[] = [];
-  return {
-    get headersSent() {
-      return res.headersSent;
-    },
-    get statusCode() {
-      return res.statusCode;
-    },
-    setCookies(headers) {
-      if (headers.length === 0 && mine.length === 0) return;
-      const prev = res.getHeader('Set-Cookie');
-      const list = prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)];
-      const others = mine.length === 0 ? list : list.filter((header) => !mine.includes(header));
-      mine = headers;
-      res.setHeader('Set-Cookie', others.concat(headers));
-    },
-  };
+  return new ExpressResponse(res);
+}
+
+class ExpressResponse implements SessionResponse {
+  /** The Set-Cookie values this session set, replaced as a whole by the next call. */
+  private mine: string[] | undefined = undefined;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+
+  get statusCode(): number {
+    return this.res.statusCode;
+  }
+
+  setCookies(headers: string[]): void {
+    const { res, mine } = this;
+    if (headers.length === 0 && mine === undefined) return;
+    const prev = res.getHeader('Set-Cookie');
+    this.mine = headers.length === 0 ? undefined : headers;
+    if (prev === undefined && headers.length === 1) {
+      // The usual case: the session's cookie is the only one.
+      res.setHeader('Set-Cookie', [headers[0]!]);
+      return;
+    }
+    const list = prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)];
+    const others = mine === undefined ? list : list.filter((header) => !mine.includes(header));
+    res.setHeader('Set-Cookie', others.concat(headers));
+  }
+}
+
+/** Where a hooked response keeps its HeldEnd: the shared writeHead and end find it there. */
+const kHeld = Symbol('sessionkit.heldEnd');
+type Hooked = Res & { [kHeld]: HeldEnd };
+type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+
+/**
+ * The response's writeHead() while a session is attached: the session's cookie is set just
+ * before the head goes out, as on-headers does for express-session. One function for every
+ * response (no closure per request); the implicit head (`writeHead(statusCode)`, which is how
+ * Express and Node write it) is served here, and the forms that carry headers in the call go
+ * through on-headers itself, so that those headers are on the response when the cookie is set.
+ */
+function writeHead(this: Hooked, statusCode: unknown, ...rest: unknown[]): ServerResponse {
+  const held = this[kHeld];
+  const prev = held.realWriteHead;
+  if (rest.length !== 0) {
+    const first = !held.headFired;
+    held.headFired = true;
+    const wrapper = { writeHead: prev };
+    onHeaders(wrapper as unknown as ServerResponse, first ? () => held.life.sendCookies() : noop);
+    return (wrapper.writeHead as WriteHead).call(this, statusCode, ...rest);
+  }
+  this.statusCode = statusCode as number;
+  if (held.headFired) return prev.call(this, statusCode);
+  held.headFired = true;
+  held.life.sendCookies();
+  // The listener may have changed the status (as on-headers passes it along).
+  return prev.call(this, typeof statusCode === 'number' ? this.statusCode : statusCode);
+}
+
+function noop(): void {}
+
+/** The response's end() while a session is attached. */
+function end(this: Hooked, chunk?: unknown, encoding?: BufferEncoding): unknown {
+  return this[kHeld].end(chunk, encoding);
 }
 
 /**
  * The response's end(), held back until the session is saved, touched or destroyed, while the
- * body (all but its last byte, when a Content-Length is set) is written at once: the one place
- * sessionkit patches a response, because Express has no hook after the handler.
+ * head and body are written at once into the corked socket: the one place
+ * sessionkit patches a response, because Express has no hook after the handler. It also hooks
+ * writeHead, for the session's cookie.
  */
 class HeldEnd {
+  readonly realWriteHead: WriteHead;
   private readonly realEnd: Writer;
   private readonly realWrite: Writer;
+  headFired = false;
   private ended = false;
   /** What end() was called with, written once the store answers. */
-  private last: { chunk: unknown; encoding: BufferEncoding | undefined } = { chunk: undefined, encoding: undefined };
+  private chunk: unknown = undefined;
+  private encoding: BufferEncoding | undefined = undefined;
   /** The whole response is held, head included, and a failed store answer becomes the error response. */
   private heldAll = false;
   /** null while finish() runs: a store answering within it is kept here until finish() returns. */
@@ -116,24 +170,25 @@ class HeldEnd {
   private result: unknown;
 
   constructor(
-    private readonly life: RequestSession,
+    readonly life: RequestSession,
     private readonly res: Res,
     private readonly next: Next,
   ) {
+    this.realWriteHead = res.writeHead as WriteHead;
     this.realEnd = res.end as Writer;
     this.realWrite = res.write as Writer;
-    const self = this;
-    res.end = function end(this: Res, chunk?: unknown, encoding?: BufferEncoding): unknown {
-      return self.end(chunk, encoding);
-    } as Res['end'];
+    (res as Hooked)[kHeld] = this;
+    res.writeHead = writeHead as Res['writeHead'];
+    res.end = end as Res['end'];
   }
 
   /** The response's end(): persist with the end held, or end now. */
-  private end(chunk: unknown, encoding: BufferEncoding | undefined): unknown {
+  end(chunk: unknown, encoding: BufferEncoding | undefined): unknown {
     const { res } = this;
     if (this.ended) return false;
     this.ended = true;
-    this.last = { chunk, encoding };
+    this.chunk = chunk;
+    this.encoding = encoding;
     let hold: Hold;
     this.early = null;
     try {
@@ -192,31 +247,23 @@ class HeldEnd {
     setImmediate(this.next, err);
   }
 
-  /** Writes the head and all of the body but what `writeEnd` writes; returns what end() returns. */
+  /**
+   * Writes the head and the body, corked, and returns what end() returns: the final end() in
+   * `writeEnd` uncorks, so nothing of the response reaches the client before the store answered
+   * (express-session holds back the body's last byte for that; the cork holds all of it, even
+   * for a response queued behind another on the connection, and the socket gets one write).
+   */
   private writeTop(): unknown {
     const res = this.res;
     if (!this.nothingWritten) return this.result;
-    // Held until the final end(), which uncorks: one write to the socket per response
-    // even when the store answers on a later turn.
     res.cork();
     if (!res.headersSent) res._implicitHeader?.();
-    let { chunk, encoding } = this.last;
+    const { chunk } = this;
     if (chunk == null) {
       this.result = true;
       return true;
     }
-    const contentLength = Number(res.getHeader('Content-Length'));
-    if (!isNaN(contentLength) && contentLength > 0) {
-      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding);
-      chunk = bytes;
-      encoding = undefined;
-      if (bytes.length !== 0) {
-        this.result = this.realWrite.call(res, bytes.subarray(0, bytes.length - 1));
-        this.last = { chunk: bytes.subarray(bytes.length - 1, bytes.length), encoding };
-        return this.result;
-      }
-    }
-    this.result = this.realWrite.call(res, chunk, encoding);
+    this.result = this.realWrite.call(res, chunk, this.encoding);
     this.nothingWritten = false;
     return this.result;
   }
@@ -224,7 +271,7 @@ class HeldEnd {
   private writeEnd(): void {
     if (this.nothingWritten) {
       // The store answered before writeTop ran: the whole response is written by the real end().
-      this.result = this.realEnd.call(this.res, this.last.chunk, this.last.encoding);
+      this.result = this.realEnd.call(this.res, this.chunk, this.encoding);
       this.nothingWritten = false;
       return;
     }
