@@ -12,6 +12,7 @@ import { deleteRedisKeys, ensureBuilt, loadStore, machine, median, redisUrl, roo
 import { contenders, lineup } from './contenders.js';
 import { defaultTool, load, login, startServer } from './load.js';
 import * as stores from './stores.js';
+import { benchRuntimes } from './runtimes.js';
 
 const usage = `Usage: npm run bench -- [flags]   (each flag also reads BENCH_<NAME>, e.g. BENCH_DURATION=3)
 
@@ -25,6 +26,7 @@ const usage = `Usage: npm run bench -- [flags]   (each flag also reads BENCH_<NA
   --tool=wrk|autocannon  the load generator (wrk when it is installed)
   --no-http              skip the HTTP scenarios
   --no-stores            skip the store micro-benchmarks
+  --no-runtimes          skip the web front on Node, Bun and Deno (needs bash scripts/runtimes.sh)
   --no-save              print only; write neither bench/results.* nor docs/bench.svg
   --render               run nothing: write bench/results.md, docs/bench.svg and the results in
                          docs/bench.md again from bench/results.json
@@ -45,6 +47,7 @@ try {
       tool: { type: 'string' },
       'no-http': { type: 'boolean' },
       'no-stores': { type: 'boolean' },
+      'no-runtimes': { type: 'boolean' },
       'no-save': { type: 'boolean' },
       render: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -354,6 +357,10 @@ async function main() {
     if (!flags['no-stores']) {
       results.stores = await stores.runStoreBenchmarks({ notes, prefix: `${runPrefix}stores:` });
     }
+    if (!flags['no-runtimes']) {
+      // The web front against no session, on each runtime: a table of ratios within its own run.
+      results.runtimes = await benchRuntimes({ rounds: Number(flags.rounds ?? 3) });
+    }
   } finally {
     if (!interrupted) await cleanup();
   }
@@ -378,7 +385,8 @@ async function main() {
 function writeOutputs(results) {
   // The store section is rendered by stores.js once it offers it, so that its tables follow its figures.
   const storeMarkdown = typeof stores.renderStoreMarkdown === 'function' ? stores.renderStoreMarkdown : undefined;
-  const markdown = renderMarkdown(results, { storeMarkdown });
+  let markdown = renderMarkdown(results, { storeMarkdown });
+  if (results.runtimes) markdown = `${markdown.trimEnd()}\n\n## Runtimes\n\n${results.runtimes}\n`;
   writeFileSync(join(root, 'bench', 'results.md'), markdown);
   writeFileSync(join(root, 'docs', 'bench.svg'), renderChart(results));
   const page = join(root, 'docs', 'bench.md');
