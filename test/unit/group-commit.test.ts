@@ -15,6 +15,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 class GatedStore extends MemoryStore {
   writes = 0;
+  /** Requests whose handler has answered (their save is queued from then on). */
+  answered = 0;
   /** The 1-based write that fails instead of reaching the store. */
   failing = 0;
   /** The keys of each record written, in the order the writes landed. */
@@ -46,6 +48,7 @@ function app(store: GatedStore) {
   a.get('/set/:key', (req, res) => {
     (req.session as unknown as Record<string, string>)[req.params.key] = req.params.key;
     res.send('ok');
+    store.answered++;
   });
   a.get('/logout', (req, res) => req.session.destroy(() => res.send('out')));
   a.get('/data', (req, res) => res.json(req.session));
@@ -62,6 +65,7 @@ async function started(store: GatedStore) {
   const agent = request.agent(app(store));
   await agent.get('/set/start').expect(200);
   store.writes = 0;
+  store.answered = 0;
   store.landed = [];
   return agent;
 }
@@ -74,8 +78,10 @@ describe('group commit: saves of one session queued behind a write go out as one
     const first = send(agent, '/set/k0', store);
     while (store.writes < 1) await sleep(5);
     const rest = Array.from({ length: 29 }, (_, i) => send(agent, `/set/k${i + 1}`, store));
-    // Let the 29 requests load, change and queue their saves behind the write under way.
-    await sleep(150);
+    // Let the 29 requests load, change and queue their saves behind the write under way: each
+    // queues when its handler answers, however long a loaded machine takes to get there.
+    while (store.answered < 30) await sleep(5);
+    await sleep(20);
     expect(store.writes).toBe(1);
     store.release();
     const answers = await Promise.all([first, ...rest]);
@@ -97,7 +103,8 @@ describe('group commit: saves of one session queued behind a write go out as one
     const first = send(agent, '/set/a', store);
     while (store.writes < 1) await sleep(5);
     const group = ['b', 'c', 'd', 'e'].map((key) => send(agent, `/set/${key}`, store));
-    await sleep(100);
+    while (store.answered < 5) await sleep(5);
+    await sleep(20);
     store.release();
     expect((await first).status).toBe(200);
     for (const answer of await Promise.all(group)) expect(answer.status).toBe(500);
@@ -116,7 +123,8 @@ describe('group commit: saves of one session queued behind a write go out as one
     const first = send(agent, '/set/a', store);
     while (store.writes < 1) await sleep(5);
     const group = ['b', 'c', 'd'].map((key) => send(agent, `/set/${key}`, store));
-    await sleep(100);
+    while (store.answered < 4) await sleep(5);
+    await sleep(20);
     await agent.get('/logout').expect('out');
     store.release();
     for (const answer of await Promise.all([first, ...group])) expect(answer.status).toBe(200);
@@ -131,7 +139,8 @@ describe('group commit: saves of one session queued behind a write go out as one
     const first = send(agent, '/set/a', store);
     while (store.writes < 1) await sleep(5);
     const second = ['b', 'c'].map((key) => send(agent, `/set/${key}`, store));
-    await sleep(100);
+    while (store.answered < 3) await sleep(5);
+    await sleep(20);
     store.release();
     await Promise.all([first, ...second]);
     // Each of b and c loaded the record before a landed; the group write still went out once.
