@@ -56,14 +56,14 @@ describe('SQLiteStore drivers', () => {
   }
 
   it('says on Node what to install when the driver named is not there', async () => {
-    const bun = new SQLiteStore({ path: join(dir, 'node-bun.db'), driver: 'bun:sqlite' } as ConstructorParameters<typeof SQLiteStore>[0]);
+    const bun = new SQLiteStore({ path: join(dir, 'node-bun.db'), driver: 'bun:sqlite' });
     const error = await bun.get('x').catch((err: unknown) => err);
     expect(error).toBeInstanceOf(DriverMissingError);
     expect((error as Error).message).toMatch(/bun:sqlite driver is Bun's own, and this is Node; use driver 'better-sqlite3'/);
     // node:sqlite: Node 22.5 and later have it (this test's Node may or may not).
     const specifier = 'node:sqlite';
     const nodeHasSqlite = await import(specifier).then(() => true, () => false);
-    const node = new SQLiteStore({ path: join(dir, 'node-node.db'), driver: 'node:sqlite' } as ConstructorParameters<typeof SQLiteStore>[0]);
+    const node = new SQLiteStore({ path: join(dir, 'node-node.db'), driver: 'node:sqlite' });
     if (nodeHasSqlite) {
       await node.set('x', { cookie: { originalMaxAge: null } });
       expect(await node.ids()).toEqual(['x']);
@@ -75,8 +75,9 @@ describe('SQLiteStore drivers', () => {
     }
   });
 
-  it('refuses a driver it does not know, naming the ones it does', async () => {
-    const store = new SQLiteStore({ path: join(dir, 'unknown.db'), driver: 'sqlite3' } as ConstructorParameters<typeof SQLiteStore>[0]);
-    await expect(store.get('x')).rejects.toThrow(/driver option must be one of 'better-sqlite3', 'bun:sqlite', 'node:sqlite'; got "sqlite3"/);
+  it('refuses a driver it does not know, naming the ones it does', () => {
+    // @ts-expect-error not a driver
+    expect(() => new SQLiteStore({ path: join(dir, 'unknown.db'), driver: 'sqlite3' }))
+      .toThrow(/driver option must be one of 'better-sqlite3', 'bun:sqlite', 'node:sqlite'; got "sqlite3"/);
   });
 });

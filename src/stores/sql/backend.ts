@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { settle, type Callback } from '../../core/callback.js';
 import {
-  expiresOf, parseRecord, Store,
-  type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
+  expiresOf, metaOf, parseRecord, Store,
+  type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserIndexStore, type UserSession, type VersionedRecord,
 } from '../contract.js';
-import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from '../user-index.js';
-import { DriverMissingError, StoreClosedError } from '../../errors.js';
+import { userKeyOf, userSession } from '../user-index.js';
+import { DriverMissingError, SessionLimitError, StoreClosedError, UserIdOptionError } from '../../errors.js';
 import { withinDeadline, type Deadline } from './deadline.js';
 
 /** The options every SQL store takes. */
@@ -25,6 +25,37 @@ export interface SqlStoreOptions extends UserIndexOptions {
   commandTimeout?: number;
 }
 
+/** A session filed under a user, as a login over the user's limit sees it. */
+export interface FiledSession {
+  sid: string;
+  /** The text of its live row; null when the row is gone or expired. */
+  text: string | null;
+  /** When its live row expires (ms since the epoch); null when the row is gone or expired. */
+  expires: number | null;
+  /** When it was filed (a login's order; 0 for an entry filed without a limit in force). */
+  filed: number;
+}
+
+/** A write that files a session under its user within `maxSessionsPerUser`. */
+export interface LimitedWrite {
+  sid: string;
+  text: string;
+  expires: number;
+  now: number;
+  user: string;
+  /** The filing order given to a new entry. */
+  filed: number;
+  /** For a conditional write: the text the live row must still have. */
+  version?: string;
+}
+
+/**
+ * What a login may do, decided from the user's filed sessions: the sessions to destroy to make
+ * room and the stale entries to drop; `login` false for a re-save of a session already filed
+ * (which writes its row and nothing else). Throws a SessionLimitError to write nothing.
+ */
+export type Admit = (filed: FiledSession[]) => { login: boolean; evict: string[]; drop: string[] };
+
 /** A stored session: its record's exact text and when the row expires (ms since the epoch). */
 export interface StoredRow {
   text: string;
@@ -42,8 +73,6 @@ export interface SqlBackend {
   /** Creates the session table (and, with a user index, its table) when missing; harmless when they exist. */
   createSchema(d: Deadline): Promise<void>;
   read(d: Deadline, sid: string, now: number): Promise<StoredRow | null>;
-  /** The live rows among `sids` (in any order; missing and expired ones left out), in one statement or transaction. */
-  readMany(d: Deadline, sids: string[], now: number): Promise<Array<StoredRow & { sid: string }>>;
   readAll(d: Deadline, now: number): Promise<Array<StoredRow & { sid: string }>>;
   ids(d: Deadline, now: number): Promise<string[]>;
   count(d: Deadline, now: number): Promise<number>;
@@ -51,6 +80,20 @@ export interface SqlBackend {
   write(d: Deadline, sid: string, text: string, expires: number, user: string | undefined): Promise<void>;
   /** One conditional update: true when the live row's text was `version` and is now `text`. */
   writeIf(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean>;
+  /**
+   * A write (conditional when `w.version` is given) that files its session under `w.user`, in
+   * one transaction holding a lock on that user, so two logins of one user never decide at
+   * once, even when the user has no row yet: the conditional update first (false, and nothing
+   * changed, when it does not apply); then the user's filed sessions, given to `admit`; then
+   * its evictions and drops, the row and the entry. `admit` throwing rolls everything back.
+   */
+  writeLimited(d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean>;
+  /**
+   * The conditional update of a session already filed under `user`, in one statement: true
+   * when the live row's text was `version`, the entry (user, sid) is there, and the row is now
+   * `text`. A re-save under a limit, which needs no lock.
+   */
+  writeIfFiled(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string): Promise<boolean>;
   /** Moves the expiry of a live row; never creates one. */
   renew(d: Deadline, sid: string, expires: number, now: number): Promise<void>;
   remove(d: Deadline, sid: string): Promise<void>;
@@ -59,13 +102,21 @@ export interface SqlBackend {
   removeAll(d: Deadline): Promise<void>;
   /** Deletes up to `limit` expired rows (and their user index entries); returns how many. */
   pruneBatch(d: Deadline, now: number, limit: number): Promise<number>;
-  userMembers(d: Deadline, user: string): Promise<string[]>;
+  /** The sessions filed under a user, each with its live row (if any), in one statement. */
+  userFiled(d: Deadline, user: string, now: number): Promise<FiledSession[]>;
   userRemove(d: Deadline, user: string, sids: string[]): Promise<void>;
   /** Closes the connection (pool, database) if the store opened it; leaves one passed in open. */
   end(d: Deadline): Promise<void>;
 }
 
 const DAY = 86_400;
+
+/** The filing order of logins: milliseconds, with room for a thousand logins a millisecond. */
+let lastFiled = 0;
+function nextFiled(now: number): number {
+  lastFiled = Math.max(lastFiled + 1, now * 1000);
+  return lastFiled;
+}
 /** Session IDs per statement when loading or ending many at once, so no statement grows without bound. */
 const MANY = 1000;
 
@@ -138,11 +189,13 @@ function secondsOption(value: unknown, name: string, fallback: number, allowOff:
  * a row, read-time expiry checks, the conditional write, the unref'd purge timer, the user
  * index and `close()`. Each store only turns these into its own statements (a {@link SqlBackend}).
  */
-export abstract class SqlStore extends Store {
+export abstract class SqlStore extends Store implements UserIndexStore {
   private readonly createTable: boolean;
   private readonly ttlMs: number;
   private readonly pruneBatchSize: number;
   private readonly userId: UserIndexOptions['userId'];
+  private readonly maxSessionsPerUser: number | undefined;
+  private readonly onLimit: 'evict-oldest' | 'refuse';
   /** Milliseconds each operation may take (0: no limit). */
   readonly commandTimeout: number;
   private backend: Promise<SqlBackend> | undefined;
@@ -168,6 +221,24 @@ export abstract class SqlStore extends Store {
       throw new TypeError('userId option must be a function of the session data');
     }
     this.userId = options.userId;
+    const max = options.maxSessionsPerUser;
+    if (max !== undefined) {
+      if (typeof max !== 'number' || !Number.isInteger(max) || max <= 0) {
+        throw new TypeError(`maxSessionsPerUser option must be a positive integer; got ${String(max)}`);
+      }
+      if (this.userId === undefined) {
+        throw new TypeError('maxSessionsPerUser option needs the userId option (a function that returns the user of a session)');
+      }
+    }
+    this.maxSessionsPerUser = max;
+    const onLimit = options.onLimit ?? 'evict-oldest';
+    if (onLimit !== 'evict-oldest' && onLimit !== 'refuse') {
+      throw new TypeError(`onLimit option must be 'evict-oldest' or 'refuse'; got ${JSON.stringify(onLimit)}`);
+    }
+    if (options.onLimit !== undefined && max === undefined) {
+      throw new TypeError('onLimit option needs the maxSessionsPerUser option');
+    }
+    this.onLimit = onLimit;
     this.commandTimeout = options.commandTimeout ?? 2000;
     if (!(typeof this.commandTimeout === 'number' && Number.isFinite(this.commandTimeout) && this.commandTimeout >= 0 && this.commandTimeout <= MAX_TIMER_MS)) {
       throw new TypeError(`commandTimeout option must be milliseconds, from 0 (no limit) to ${MAX_TIMER_MS}; got ${String(options.commandTimeout)}`);
@@ -202,9 +273,14 @@ export abstract class SqlStore extends Store {
     return undefined;
   }
 
-  /** Whether this store keeps a user index (the `userId` option), so the backend creates its table. */
-  protected get indexesUsers(): boolean {
+  /** Whether this store keeps a user index (the `userId` option): the middleware then writes the session meta. */
+  get indexesUsers(): boolean {
     return this.userId !== undefined;
+  }
+
+  /** The user a record is filed under (the `userId` option's answer, as a string), or undefined. */
+  userIdOf(record: SessionRecord): string | undefined {
+    return userKeyOf(this.userId, record);
   }
 
   /**
@@ -288,7 +364,54 @@ export abstract class SqlStore extends Store {
     checkId(sid);
     const text = JSON.stringify(session);
     const user = userKeyOf(this.userId, session);
+    if (user !== undefined && this.maxSessionsPerUser !== undefined) {
+      await this.op((backend, d) => this.writeLimited(backend, d, sid, text, session, user, undefined));
+      return;
+    }
     await this.op((backend, d) => backend.write(d, sid, text, this.expiresOf(session, Date.now()), user));
+  }
+
+  /** A write that files `sid` under `user` within the user's limit; false when a conditional one did not apply. */
+  private writeLimited(
+    backend: SqlBackend, d: Deadline, sid: string, text: string, record: SessionRecord, user: string, version: string | undefined,
+  ): Promise<boolean> {
+    const now = Date.now();
+    const write: LimitedWrite = { sid, text, expires: this.expiresOf(record, now), now, user, filed: nextFiled(now) };
+    if (version !== undefined) write.version = version;
+    return backend.writeLimited(d, write, (filed) => this.admit(sid, user, version, filed));
+  }
+
+  /**
+   * The limit, decided on the user's filed sessions. A session already filed under the user
+   * (its entry is there and its record, before this write, was the user's) is a re-save and
+   * never counts. Otherwise it is a login: the user's other live sessions count, the rest are
+   * stale entries to drop; over the limit, the oldest (by meta.created, a record without meta
+   * first, then by filing order) are evicted, or the login is refused.
+   */
+  private admit(sid: string, user: string, version: string | undefined, filed: FiledSession[]): ReturnType<Admit> {
+    const max = this.maxSessionsPerUser!;
+    const own = filed.find((f) => f.sid === sid);
+    const before = version ?? own?.text;
+    const previous = typeof before === 'string' ? parseRecord(before) : null;
+    if (own && previous && this.userIdOf(previous) === user) {
+      return { login: false, evict: [], drop: [] };
+    }
+    const live: Array<{ sid: string; created: number; filed: number }> = [];
+    const drop: string[] = [];
+    for (const f of filed) {
+      if (f.sid === sid) continue;
+      const record = f.text === null ? null : parseRecord(f.text);
+      if (record && this.userIdOf(record) === user) {
+        live.push({ sid: f.sid, created: metaOf(record)?.created ?? -Infinity, filed: f.filed });
+      } else {
+        drop.push(f.sid);
+      }
+    }
+    const excess = live.length + 1 - max;
+    if (excess <= 0) return { login: true, evict: [], drop };
+    if (this.onLimit === 'refuse') throw new SessionLimitError(user, max);
+    live.sort((a, b) => a.created - b.created || a.filed - b.filed || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+    return { login: true, evict: live.slice(0, excess).map((s) => s.sid), drop };
   }
 
   destroy(sid: string): Promise<void>;
@@ -346,9 +469,21 @@ export abstract class SqlStore extends Store {
     checkId(sid);
     const text = JSON.stringify(record);
     const user = userKeyOf(this.userId, record);
+    const limited = user !== undefined && this.maxSessionsPerUser !== undefined;
     return this.op(async (backend, d): Promise<ConditionalWrite> => {
       const now = Date.now();
-      if (await backend.writeIf(d, sid, version, text, this.expiresOf(record, now), now, user)) {
+      let written: boolean;
+      if (limited) {
+        // A re-save of the user's session (it was the user's before) is one statement; anything
+        // else, and a re-save that did not apply, goes through the user's lock.
+        const previous = parseRecord(version);
+        written = (previous !== null && this.userIdOf(previous) === user &&
+          await backend.writeIfFiled(d, sid, version, text, this.expiresOf(record, now), now, user)) ||
+          await this.writeLimited(backend, d, sid, text, record, user, version);
+      } else {
+        written = await backend.writeIf(d, sid, version, text, this.expiresOf(record, now), now, user);
+      }
+      if (written) {
         return { written: true, version: text };
       }
       const current = await this.readVersioned(backend, d, sid);
@@ -360,36 +495,51 @@ export abstract class SqlStore extends Store {
 
   // The user index.
 
-  private get index(): UserIndexBackend {
-    return {
-      members: (user) => this.op((backend, d) => backend.userMembers(d, user)),
-      remove: (user, ids) => this.op((backend, d) => backend.userRemove(d, user, ids)),
-      load: async (id) => (await this.loadVersioned(id))?.record ?? null,
-      destroy: (id) => this.op((backend, d) => backend.remove(d, id)),
-      // A user's sessions in a statement per thousand, not a round trip each.
-      loadMany: async (ids) => {
-        const found = new Map<string, SessionRecord>();
-        for (const slice of slices(ids, MANY)) {
-          const rows = await this.op((backend, d) => backend.readMany(d, slice, Date.now()));
-          for (const row of rows) {
-            const record = this.toRecord(row);
-            if (record) found.set(row.sid, record);
-          }
-        }
-        return ids.map((id) => found.get(id) ?? null);
-      },
-      destroyMany: async (ids) => {
-        for (const slice of slices(ids, MANY)) await this.op((backend, d) => backend.removeMany(d, slice));
-      },
-    };
+  /**
+   * A user's live sessions as listed, and the stale entries (row gone or expired, or the
+   * session now another user's), from one statement that reads the entries and their rows.
+   */
+  private async filedSessions(user: string | number, method: string): Promise<{ key: string; live: UserSession[]; stale: string[] }> {
+    if (!this.userId) throw new UserIdOptionError(method);
+    const key = String(user);
+    const filed = await this.op((backend, d) => backend.userFiled(d, key, Date.now()));
+    const live: UserSession[] = [];
+    const stale: string[] = [];
+    for (const f of filed) {
+      const record = f.text === null || f.expires === null ? null : this.toRecord({ text: f.text, expires: f.expires });
+      if (record && this.userIdOf(record) === key) live.push(userSession(f.sid, record));
+      else stale.push(f.sid);
+    }
+    return { key, live, stale };
   }
 
-  listUserSessions(userId: string | number): Promise<UserSession[]> {
-    return listUserSessions(this.index, this.userId, userId);
+  private async unfile(key: string, stale: string[]): Promise<void> {
+    for (const slice of slices(stale, MANY)) await this.op((backend, d) => backend.userRemove(d, key, slice));
   }
 
-  destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number> {
-    return destroyUserSessions(this.index, this.userId, userId, options);
+  /** The user's live sessions; stale entries met on the way are dropped. */
+  async listUserSessions(userId: string | number): Promise<UserSession[]> {
+    const { key, live, stale } = await this.filedSessions(userId, 'listUserSessions');
+    await this.unfile(key, stale);
+    return live;
+  }
+
+  /**
+   * Ends the user's sessions (but those in `except`): the entries and rows read in one
+   * statement, then the rows and their entries deleted a thousand per statement.
+   */
+  async destroyUserSessions(userId: string | number, options: { except?: string | string[] } = {}): Promise<number> {
+    const except = new Set(options.except === undefined ? [] : ([] as string[]).concat(options.except));
+    const { key, live, stale } = await this.filedSessions(userId, 'destroyUserSessions');
+    const ending = live.filter((s) => !except.has(s.id)).map((s) => s.id);
+    for (const slice of slices(ending, MANY)) await this.op((backend, d) => backend.removeMany(d, slice));
+    await this.unfile(key, stale);
+    return ending.length;
+  }
+
+  /** Ends one session (one device): its row and its user index entries go in one statement or transaction. */
+  destroySession(sid: string): Promise<void> {
+    return this.destroy(sid);
   }
 
   // Purging and closing.

@@ -2,9 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 // The few methods of better-sqlite3's Database and Statement the store calls, on whichever
 // driver the runtime has (better-sqlite3, bun:sqlite, node:sqlite); a better-sqlite3 Database is one.
-import { openSQLite, type SQLiteDatabase as Database, type SQLiteDriverName, type SQLiteStatement as Statement } from './sqlite-driver.js';
+import { openSQLite, SQLITE_DRIVERS, type SQLiteDatabase as Database, type SQLiteDriverName, type SQLiteStatement as Statement } from './sqlite-driver.js';
 import { StoreTimeoutError } from '../../errors.js';
-import { checkIdentifier, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
+import {
+  checkIdentifier, quoteIdentifier, SqlStore,
+  type Admit, type FiledSession, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
+} from './backend.js';
 import { UNBOUNDED, type Deadline } from './deadline.js';
 
 export type { SqlStoreOptions } from './backend.js';
@@ -19,8 +22,14 @@ const FOREVER = 2 ** 31 - 1;
 export interface SQLiteStoreOptions extends SqlStoreOptions {
   /** The database file, opened (and created, with its directory) by the store; closed by `close()`. */
   path?: string;
-  /** An open better-sqlite3 Database; it stays open when the store closes. */
+  /** An open database (better-sqlite3's, or one of the same shape); it stays open when the store closes. */
   db?: Database;
+  /**
+   * The SQLite driver for `path`: `'better-sqlite3'`, `'bun:sqlite'` or `'node:sqlite'`. Default:
+   * the runtime's own (bun:sqlite on Bun, node:sqlite on Deno, better-sqlite3 on Node, else node:sqlite).
+   * Every driver reads and writes the same file format.
+   */
+  driver?: SQLiteDriverName;
   /** The session table. Default `sessions`; the user index, if any, is `<tableName>_users`. */
   tableName?: string;
   /**
@@ -32,11 +41,11 @@ export interface SQLiteStoreOptions extends SqlStoreOptions {
 }
 
 /**
- * Sessions in a SQLite file, through better-sqlite3: they survive restarts with no server to
+ * Sessions in a SQLite file, through the runtime's SQLite driver: they survive restarts with no server to
  * run. The table is `sid` (primary key), `sess` (the record's JSON text, exactly as
  * express-session's stores write it) and `expire` (milliseconds since the epoch, indexed).
  *
- * better-sqlite3 answers synchronously, so no timer can cut a statement short: the deadline is
+ * SQLite drivers answer synchronously, so no timer can cut a statement short: the deadline is
  * SQLite's busy timeout, how long a statement waits for a file another connection has locked.
  * The store sets it to `commandTimeout` on the database it opens, and on one passed in when
  * `commandTimeout` is given (else that database keeps its own, better-sqlite3's `timeout`).
@@ -54,6 +63,9 @@ export class SQLiteStore extends SqlStore {
     }
     if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
       throw new TypeError(`path option must be a file path; got ${JSON.stringify(options.path)}`);
+    }
+    if (options.driver !== undefined && !SQLITE_DRIVERS.includes(options.driver)) {
+      throw new TypeError(`driver option must be one of ${SQLITE_DRIVERS.map((d) => `'${d}'`).join(', ')}; got ${JSON.stringify(options.driver)}`);
     }
     this.tableName = checkIdentifier(options.tableName ?? 'sessions', 'tableName', 128);
     this.options = options;
@@ -77,7 +89,7 @@ export class SQLiteStore extends SqlStore {
     let owned = false;
     if (!db) {
       const path = this.options.path!;
-      const { driver } = this.options as { driver?: SQLiteDriverName };
+      const { driver } = this.options;
       if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
       db = await openSQLite(path, { timeout: this.commandTimeout || FOREVER }, driver);
       owned = true;
@@ -107,7 +119,8 @@ class SQLiteBackend implements SqlBackend {
    */
   private locked = false;
   private readonly writeFiled: (sid: string, text: string, expires: number, user: string) => void;
-  private readonly writeIfFiled: (sid: string, version: string, text: string, expires: number, now: number, user: string) => boolean;
+  private readonly updateAndFile: (sid: string, version: string, text: string, expires: number, now: number, user: string) => boolean;
+  private readonly limited: (w: LimitedWrite, admit: Admit) => boolean;
 
   constructor(
     private readonly db: Database,
@@ -125,9 +138,33 @@ class SQLiteBackend implements SqlBackend {
       this.upsert(sid, text, expires);
       this.fileUser(sid, user);
     }).immediate;
-    this.writeIfFiled = db.transaction((sid, version, text, expires, now, user) => {
+    this.updateAndFile = db.transaction((sid, version, text, expires, now, user) => {
       if (!this.update(sid, version, text, expires, now)) return false;
       this.fileUser(sid, user);
+      return true;
+    }).immediate;
+    // BEGIN IMMEDIATE takes the file's write lock first: two logins never decide at once.
+    this.limited = db.transaction((w: LimitedWrite, admit: Admit) => {
+      if (w.version !== undefined && !this.update(w.sid, w.version, w.text, w.expires, w.now)) return false;
+      const { login, evict, drop } = admit(this.filedOf(w.user, w.now));
+      if (evict.length) {
+        const remove = this.sql(`DELETE FROM ${this.table} WHERE sid = ?`);
+        const unfile = this.sql(`DELETE FROM ${this.users} WHERE sid = ?`);
+        for (const sid of evict) {
+          remove.run(sid);
+          unfile.run(sid);
+        }
+      }
+      if (drop.length) {
+        const unfile = this.sql(`DELETE FROM ${this.users} WHERE user_id = ? AND sid = ?`);
+        for (const sid of drop) unfile.run(w.user, sid);
+      }
+      if (w.version === undefined) this.upsert(w.sid, w.text, w.expires);
+      if (login) {
+        this.sql(
+          `INSERT INTO ${this.users} (user_id, sid, filed) VALUES (?, ?, ?) ON CONFLICT (user_id, sid) DO UPDATE SET filed = excluded.filed`,
+        ).run(w.user, w.sid, w.filed);
+      }
       return true;
     }).immediate;
   }
@@ -178,11 +215,18 @@ class SQLiteBackend implements SqlBackend {
        CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${t}_expire`, '"')} ON ${this.table} (expire);`;
     if (this.indexesUsers) {
       ddl += `
-       CREATE TABLE IF NOT EXISTS ${this.users} (user_id TEXT NOT NULL, sid TEXT NOT NULL, PRIMARY KEY (user_id, sid)) WITHOUT ROWID;
+       CREATE TABLE IF NOT EXISTS ${this.users} (
+         user_id TEXT NOT NULL, sid TEXT NOT NULL, filed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user_id, sid)) WITHOUT ROWID;
        CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${t}_users_sid`, '"')} ON ${this.users} (sid);`;
     }
     // One transaction: a second process creating the same tables waits (busy timeout), then finds them.
-    this.guarded(true, () => this.db.transaction(() => this.db.exec(ddl)).immediate());
+    this.guarded(true, () => this.db.transaction(() => {
+      this.db.exec(ddl);
+      // A user index made before logins were ordered: existing entries count as the oldest.
+      if (this.indexesUsers && !this.db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(`${t}_users`, 'filed')) {
+        this.db.exec(`ALTER TABLE ${this.users} ADD COLUMN filed INTEGER NOT NULL DEFAULT 0`);
+      }
+    }).immediate());
   }
 
   async read(_d: Deadline, sid: string, now: number): Promise<StoredRow | null> {
@@ -197,11 +241,12 @@ class SQLiteBackend implements SqlBackend {
   }
 
   async ids(_d: Deadline, now: number): Promise<string[]> {
-    return this.guarded(false, () => this.sql(`SELECT sid FROM ${this.table} WHERE expire > ?`).pluck().all(now)) as string[];
+    const rows = this.guarded(false, () => this.sql(`SELECT sid FROM ${this.table} WHERE expire > ?`).all(now)) as Array<{ sid: string }>;
+    return rows.map((r) => r.sid);
   }
 
   async count(_d: Deadline, now: number): Promise<number> {
-    return this.guarded(false, () => this.sql(`SELECT count(*) FROM ${this.table} WHERE expire > ?`).pluck().get(now)) as number;
+    return (this.guarded(false, () => this.sql(`SELECT count(*) AS n FROM ${this.table} WHERE expire > ?`).get(now)) as { n: number }).n;
   }
 
   private fileUser(sid: string, user: string): void {
@@ -230,25 +275,23 @@ class SQLiteBackend implements SqlBackend {
   async writeIf(_d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean> {
     return this.guarded(true, () =>
       user !== undefined && this.indexesUsers
-        ? this.writeIfFiled(sid, version, text, expires, now, user)
+        ? this.updateAndFile(sid, version, text, expires, now, user)
         : this.update(sid, version, text, expires, now));
+  }
+
+  async writeIfFiled(_d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string): Promise<boolean> {
+    return this.guarded(true, () => this.sql(
+      `UPDATE ${this.table} SET sess = ?, expire = ? WHERE sid = ? AND sess = ? AND expire > ?
+       AND EXISTS (SELECT 1 FROM ${this.users} WHERE user_id = ? AND sid = ?)`,
+    ).run(text, expires, sid, version, now, user, sid).changes > 0);
+  }
+
+  async writeLimited(_d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean> {
+    return this.guarded(true, () => this.limited(w, admit));
   }
 
   async renew(_d: Deadline, sid: string, expires: number, now: number): Promise<void> {
     this.guarded(true, () => this.sql(`UPDATE ${this.table} SET expire = ? WHERE sid = ? AND expire > ?`).run(expires, sid, now));
-  }
-
-  async readMany(_d: Deadline, sids: string[], now: number): Promise<Array<StoredRow & { sid: string }>> {
-    const read = this.sql(`SELECT sid, sess AS text, expire AS expires FROM ${this.table} WHERE sid = ? AND expire > ?`);
-    // One read transaction: every row as of one moment, and the file locked once.
-    return this.guarded(false, () => this.db.transaction(() => {
-      const rows: Array<StoredRow & { sid: string }> = [];
-      for (const sid of sids) {
-        const row = read.get(sid, now) as (StoredRow & { sid: string }) | undefined;
-        if (row) rows.push(row);
-      }
-      return rows;
-    }).deferred());
   }
 
   async removeMany(_d: Deadline, sids: string[]): Promise<void> {
@@ -282,17 +325,25 @@ class SQLiteBackend implements SqlBackend {
       // By rowid, found walking the expiry index: no second search of the sid index.
       const sids = this.sql(
         `DELETE FROM ${this.table} WHERE rowid IN (SELECT rowid FROM ${this.table} WHERE expire <= ? ORDER BY expire LIMIT ?) RETURNING sid`,
-      ).pluck().all(now, limit) as string[];
+      ).all(now, limit) as Array<{ sid: string }>;
       if (this.indexesUsers) {
         const unfile = this.sql(`DELETE FROM ${this.users} WHERE sid = ?`);
-        for (const sid of sids) unfile.run(sid);
+        for (const { sid } of sids) unfile.run(sid);
       }
       return sids.length;
     })());
   }
 
-  async userMembers(_d: Deadline, user: string): Promise<string[]> {
-    return this.guarded(false, () => this.sql(`SELECT sid FROM ${this.users} WHERE user_id = ?`).pluck().all(user)) as string[];
+  /** A user's filed sessions with their live rows: for listing, and for a login under a limit. */
+  private filedOf(user: string, now: number): FiledSession[] {
+    return this.sql(
+      `SELECT u.sid AS sid, s.sess AS text, s.expire AS expires, u.filed AS filed FROM ${this.users} u
+       LEFT JOIN ${this.table} s ON s.sid = u.sid AND s.expire > ? WHERE u.user_id = ?`,
+    ).all(now, user) as FiledSession[];
+  }
+
+  async userFiled(_d: Deadline, user: string, now: number): Promise<FiledSession[]> {
+    return this.guarded(false, () => this.filedOf(user, now));
   }
 
   async userRemove(_d: Deadline, user: string, sids: string[]): Promise<void> {
