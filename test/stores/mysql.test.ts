@@ -23,6 +23,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 runConformance({
   name: 'MySQLStore',
+  userIndex: true,
   create: async (options) => new MySQLStore({ uri: MYSQL_URL, tableName: uniqueTable('myc'), pruneInterval: false, ...options }),
   dispose: async (store) => drop((store as unknown as MySQLStore).tableName),
   breakStore: async (store) => void (await store.close?.()),

@@ -22,6 +22,7 @@ const rowCount = async (table: string) => (await admin.query(`SELECT count(*)::i
 
 runConformance({
   name: 'PostgresStore',
+  userIndex: true,
   create: async (options) =>
     new PostgresStore({ connectionString: POSTGRES_URL, tableName: uniqueTable('pgc'), pruneInterval: false, ...options }),
   dispose: async (store) => drop((store as unknown as PostgresStore).tableName),

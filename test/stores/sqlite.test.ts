@@ -16,6 +16,7 @@ const freshPath = () => join(dir, `db${files++}`, 'sessions.db');
 
 runConformance({
   name: 'SQLiteStore',
+  userIndex: true,
   create: async (options) => new SQLiteStore({ path: freshPath(), pruneInterval: false, ...options }),
   breakStore: async (store) => void (await store.close?.()),
 });
