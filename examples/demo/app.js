@@ -120,7 +120,7 @@ export function createApp({
       await req.session.regenerate();
       const form = loginForm({
         csrf: csrfToken(req),
-        error: `${user} is logged in on ${err.limit} devices already, the most allowed: log out on one of them first.`,
+        error: `${user} is logged in on ${devices(err.limit)} already, the most allowed: log out on one of them first.`,
         username: user,
       });
       render(req, res, 'Log in', form, 409);
@@ -329,9 +329,11 @@ function endedNotice(ended) {
   return html`<p class="notice" role="status">${text}</p>`;
 }
 
+const devices = (count) => `${count} ${count === 1 ? 'device' : 'devices'}`;
+
 /** What the sessions page says of the store's limit on devices. */
 function limitRule({ maxSessionsPerUser, onLimit }) {
-  const most = html`You can be logged in on at most <strong id="limit">${maxSessionsPerUser}</strong> devices at once:`;
+  const most = html`You can be logged in on at most <strong id="limit">${maxSessionsPerUser}</strong> ${maxSessionsPerUser === 1 ? 'device' : 'devices'} at once:`;
   return onLimit === 'refuse'
     ? html`${most} to log in on another, log out one of these first.`
     : html`${most} logging in on another logs out the one that logged in longest ago.`;
