@@ -1,6 +1,7 @@
 import { Cookie } from './core/cookie.js';
 import { MemoryStore } from './stores/memory.js';
-import { session as createMiddleware, type SessionMiddleware } from './fronts/express.js';
+import { session as createMiddleware, type SessionMiddleware as Middleware } from './fronts/express.js';
+import type { SessionEventSource } from './core/events.js';
 import type { SessionOptions } from './core/options.js';
 import { Session } from './core/session.js';
 import { Store } from './stores/contract.js';
@@ -8,7 +9,7 @@ import { Store } from './stores/contract.js';
 export type { CookieOptions, CookieData, SameSite } from './core/cookie.js';
 export type { MemoryStoreOptions } from './stores/memory.js';
 export type { SessionOptions } from './core/options.js';
-export type { SessionData } from './core/session.js';
+export type { SessionData, RegenerateOptions } from './core/session.js';
 export type {
   AtomicStore, ConditionalWrite, SessionRecord, StoreContract, UserIndexOptions, UserIndexStore, UserSession, VersionedRecord,
 } from './stores/contract.js';
@@ -17,7 +18,8 @@ export * from './errors.js';
 export type { SessionEvents, SessionEventName, SessionEventSource } from './core/events.js';
 export type { SessionMeta, DevicesOption } from './core/meta.js';
 export { Cookie, MemoryStore, Session, Store };
-export type { SessionMiddleware };
+/** The middleware `session()` returns: Express's `RequestHandler` shape, and its events (`on`, `once`, `off`). */
+export type SessionMiddleware = Middleware & SessionEventSource;
 // Exported so that the declarations carry the `req.session` typing of Express's Request.
 export type { SessionRequestProperties } from './fronts/express-request.js';
 
@@ -39,7 +41,7 @@ interface SessionFactory {
  */
 const session = Object.assign(
   function session(options?: SessionOptions | null): SessionMiddleware {
-    return createMiddleware(options);
+    return createMiddleware(options) as SessionMiddleware;
   },
   { Store, MemoryStore, Cookie, Session },
 ) as SessionFactory;

@@ -1,7 +1,7 @@
 import { Cookie, type CookieOptions } from './cookie.js';
 import type { SessionState } from './decide.js';
 import { isSecure, type SessionRequest } from './request.js';
-import { createSession, kLifecycle, Session, type SessionLifecycle } from './session.js';
+import { createSession, kLifecycle, Session, type RegenerateOptions, type SessionLifecycle } from './session.js';
 import type { SessionRecord } from './store.js';
 import { ChangeTracker } from './tracker.js';
 
@@ -78,7 +78,7 @@ export abstract class RequestLifecycle<F> implements SessionLifecycle, RequestSe
 
   abstract save(session: Session): Promise<void>;
   abstract reload(session: Session): Promise<void>;
-  abstract regenerate(session: Session): Promise<void>;
+  abstract regenerate(session: Session, options?: RegenerateOptions): Promise<void>;
   abstract destroy(session: Session): Promise<void>;
 
   /** What the kind compares to tell whether the session changed. */

@@ -1,6 +1,7 @@
 import type { CookieSetting, RequestFunction } from './request.js';
 import type { CookieOptions } from './cookie.js';
 import type { StoreContract } from './store.js';
+import { checkDuration, type DevicesOption } from './meta.js';
 
 /** The options of `session()`: express-session's, with the same names, defaults and meaning. */
 export interface SessionOptions {
@@ -35,6 +36,25 @@ export interface SessionOptions {
    * express-session, the response goes out and the error reaches `next(err)` afterwards. Default true.
    */
   answerAfterSave?: boolean;
+  /**
+   * Milliseconds: a session ends this long after it was created, however active it is. Read
+   * from the stored record's meta, so nothing the client sends extends it. Default: none.
+   */
+  absoluteTimeout?: number;
+  /** Milliseconds: a session ends when no request came with it for this long. Default: none. */
+  idleTimeout?: number;
+  /**
+   * Milliseconds: a session older than this (since its creation or last rotation) gets a new ID
+   * on its next request, its data kept; the old ID serves for `rotateGrace` more. Default: none.
+   */
+  rotateEvery?: number;
+  /** Milliseconds the old ID of a rotated session still serves (requests already under way). Default 10000. */
+  rotateGrace?: number;
+  /**
+   * Record each session's device in its meta, for the stores' `listUserSessions`: `true`, or
+   * `{ userAgent, ip }` to pick (the IP follows X-Forwarded-For with `proxy: true`). Default false.
+   */
+  devices?: DevicesOption;
 }
 
 const SAME_SITE = [true, false, 'lax', 'strict', 'none', 'auto'];
@@ -111,6 +131,15 @@ export function validateOptions(options: SessionOptions, sealed = false): Sessio
   }
   if (o.touchAfter !== undefined && !(typeof o.touchAfter === 'number' && o.touchAfter >= 0 && Number.isFinite(o.touchAfter))) {
     fail('touchAfter', 'a number of seconds, 0 or more', o.touchAfter);
+  }
+  for (const key of ['absoluteTimeout', 'idleTimeout', 'rotateEvery', 'rotateGrace']) checkDuration(key, o[key]);
+  const devices = o.devices;
+  if (devices !== undefined && typeof devices !== 'boolean') {
+    if (typeof devices !== 'object' || devices === null) fail('devices', 'true, false or { userAgent?, ip? }', devices);
+    for (const key of Object.keys(devices)) {
+      if (key !== 'userAgent' && key !== 'ip') fail('devices', 'true, false or { userAgent?, ip? }', devices);
+      checkBoolean(devices as Record<string, unknown>, key, 'devices.');
+    }
   }
   if (o.cookie && typeof o.cookie !== 'function') {
     if (typeof o.cookie !== 'object') fail('cookie', 'an object or a function of the request', o.cookie);

@@ -16,11 +16,20 @@ export interface SessionData {
   cookie: Cookie;
 }
 
+/** What `regenerate()` takes. */
+export interface RegenerateOptions {
+  /**
+   * Keep the session's data (and its creation time) under the new ID: the old ID is destroyed
+   * at once, before the new one is saved. For a login or a privilege change that keeps a cart.
+   */
+  keepData?: boolean;
+}
+
 /** What the middleware does for a session's methods while a request is in flight. */
 export interface SessionLifecycle {
   save(session: Session): Promise<void>;
   reload(session: Session): Promise<void>;
-  regenerate(session: Session): Promise<void>;
+  regenerate(session: Session, options?: RegenerateOptions): Promise<void>;
   destroy(session: Session): Promise<void>;
 }
 
@@ -95,13 +104,23 @@ export class Session {
     return finish(this, done, callback);
   }
 
+  /**
+   * A new session ID (and, unless `keepData`, a new empty session); the old ID is destroyed in
+   * the store. `regenerate({ keepData: true })` keeps the data under the new ID.
+   */
   regenerate(): Promise<void>;
   regenerate(callback: Callback): this;
-  regenerate(callback?: Callback): Promise<void> | this {
+  regenerate(options: RegenerateOptions): Promise<void>;
+  regenerate(options: RegenerateOptions, callback: Callback): this;
+  regenerate(options?: RegenerateOptions | Callback, callback?: Callback): Promise<void> | this {
+    if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    }
     const req = this.req as SessionRequest;
     const life = req[kLifecycle];
     const done = life
-      ? life.regenerate(this)
+      ? life.regenerate(this, options ?? undefined)
       : call<void>((cb) => (req.sessionStore as unknown as Store).regenerate(req, cb));
     return finish(this, done, callback);
   }

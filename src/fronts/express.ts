@@ -44,7 +44,7 @@ export function session(options?: SessionOptions | null): SessionMiddleware {
     return parserKeyList;
   };
 
-  return function sessionMiddleware(req: Req, res: Res, next: Next): void {
+  return settings.hub.attach(function sessionMiddleware(req: Req, res: Res, next: Next): void {
     if (req.session || !storeReady()) {
       next();
       return;
@@ -62,7 +62,7 @@ export function session(options?: SessionOptions | null): SessionMiddleware {
     const report = (err: unknown) => setImmediate(next, err);
     const life = new StoreLifecycle(settings, req, expressResponse(res), requestKeys, cookieOptions, report);
     drive(life, res, next);
-  };
+  });
 }
 
 /**

@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyPluginCallback, FastifyRequest } from 'fastify';
+import { SessionEventHub, type SessionEventSource } from '../core/events.js';
 import { FrontSession, SessionKind, type FrontOptions, type SessionObject } from './hooks.js';
 
 export type { FrontOptions, SessionObject };
+export type { SessionEvents, SessionEventName, SessionEventSource } from '../core/events.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,6 +13,8 @@ declare module 'fastify' {
 }
 
 const kFront = Symbol('sessionkit.front');
+/** The events of every app the plugin is registered on: `session.on('expired', listener)`. */
+const hub = new SessionEventHub();
 type Request = FastifyRequest & { [kFront]: FrontSession | null | undefined };
 
 /**
@@ -19,11 +23,12 @@ type Request = FastifyRequest & { [kFront]: FrontSession | null | undefined };
  * reply goes out; a change the store did not take becomes Fastify's error reply. The cookie is
  * read from the Cookie header and set by appending Set-Cookie, so it works with or without
  * @fastify/cookie. `{ sealed: true, secret }` keeps the whole session in the cookie instead.
+ * The plugin has the sessions' events (of every registration): `session.on('expired', listener)`.
  */
 const plugin: FastifyPluginCallback<FrontOptions> = function sessionkit(fastify: FastifyInstance, options, done) {
   let kind: SessionKind;
   try {
-    kind = new SessionKind(options);
+    kind = new SessionKind(options, hub);
   } catch (err) {
     done(err as Error);
     return;
@@ -65,5 +70,7 @@ Object.assign(plugin, {
   [Symbol.for('plugin-meta')]: { name: 'sessionkit', fastify: '>=4' },
 });
 
-export { plugin as session };
-export default plugin;
+const session: FastifyPluginCallback<FrontOptions> & SessionEventSource = hub.attach(plugin);
+
+export { session };
+export default session;

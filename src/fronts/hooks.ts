@@ -7,6 +7,7 @@ import { Session, type SessionData } from '../core/session.js';
 import { toKeys } from '../core/signature.js';
 import type { StoreContract } from '../core/store.js';
 import { SecretRequiredError } from '../errors.js';
+import { SessionEventHub, type SessionEventSource } from '../core/events.js';
 import { storeConnection, StoreLifecycle, storeSettings } from '../persist/store.js';
 import { MemoryStore, warnIfUnboundedInProduction } from '../stores/memory.js';
 import { resolveOptions, type CookieSessionOptions } from '../cookie-session/options.js';
@@ -40,10 +41,17 @@ type Begin = (req: SessionRequest, res: SessionResponse, report: (err: unknown) 
  */
 export class SessionKind {
   private readonly begin: Begin;
+  /**
+   * The events of this setup's sessions (`created`, `regenerated`, `destroyed`, `expired`,
+   * `conflict`): `on`, `once` and `off`.
+   */
+  readonly events: SessionEventSource;
 
-  constructor(options: FrontOptions) {
+  /** `hub`: where the events go, when the front shares one between setups. */
+  constructor(options: FrontOptions, readonly hub = new SessionEventHub()) {
     if (options === null || typeof options !== 'object') throw new TypeError('session options must be an object with a secret');
-    this.begin = options.sealed === true ? sealedKind(options) : storeKind(options);
+    this.begin = options.sealed === true ? sealedKind(options) : storeKind(options, hub);
+    this.events = hub.attach({});
   }
 
   /**
@@ -75,13 +83,13 @@ export class SessionKind {
   }
 }
 
-function storeKind(options: SessionOptions): Begin {
+function storeKind(options: SessionOptions, hub: SessionEventHub): Begin {
   const opts = validateOptions(options);
   const keys = toKeys(opts.secret);
   if (!keys) throw new SecretRequiredError();
   const store = (opts.store || new MemoryStore()) as StoreContract;
   warnIfUnboundedInProduction(store);
-  const settings = storeSettings(opts, store);
+  const settings = storeSettings(opts, store, hub);
   const storeReady = storeConnection(store);
   return (req, res, report) => {
     if (!storeReady()) return undefined;

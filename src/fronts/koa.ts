@@ -1,7 +1,9 @@
 import type { Context, Middleware } from 'koa';
+import type { SessionEventSource } from '../core/events.js';
 import { FrontSession, SessionKind, type FrontOptions, type SessionObject } from './hooks.js';
 
 export type { FrontOptions, SessionObject };
+export type { SessionEvents, SessionEventName, SessionEventSource } from '../core/events.js';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -43,10 +45,11 @@ function prepare(context: object): void {
  * then `ctx.session`. Saved after `await next()`, before the response goes out; a change the
  * store did not take is thrown (Koa's error response). A handler that throws leaves the
  * session unsaved, as koa-session does. `{ sealed: true, secret }` keeps it in the cookie instead.
+ * The middleware has the sessions' events: `session(options).on('expired', listener)`.
  */
-export function session(options: FrontOptions): Middleware {
+export function session(options: FrontOptions): Middleware & SessionEventSource {
   const kind = new SessionKind(options);
-  return async function sessionMiddleware(ctx: Ctx, next) {
+  return kind.hub.attach<Middleware>(async function sessionMiddleware(ctx: Ctx, next) {
     prepare(Object.getPrototypeOf(ctx) as object);
     const front = await kind.open(
       { headers: ctx.req.headers, url: ctx.originalUrl, socket: ctx.req.socket, secure: ctx.secure },
@@ -61,7 +64,7 @@ export function session(options: FrontOptions): Middleware {
     await next();
     const cookies = await front.commit();
     for (const cookie of cookies) ctx.append('Set-Cookie', cookie);
-  };
+  });
 }
 
 export default session;

@@ -1,6 +1,8 @@
+import type { SessionEventSource } from '../core/events.js';
 import { followSession, SessionKind, webRequest, type FrontOptions, type SessionObject } from './hooks.js';
 
 export type { FrontOptions, SessionObject };
+export type { SessionEvents, SessionEventName, SessionEventSource } from '../core/events.js';
 
 /** A web-standard session: `req.session`'s data and methods, and `commit()` to put its cookie on the response. */
 export type WebSession = SessionObject & {
@@ -20,6 +22,15 @@ function kindOf(options: FrontOptions): SessionKind {
   let kind = kinds.get(options);
   if (!kind) kinds.set(options, (kind = new SessionKind(options)));
   return kind;
+}
+
+/**
+ * The events of the sessions of `options` (the same object `getSession` is given):
+ *
+ *     sessionEvents(options).on('expired', ({ sessionId, reason }) => log(sessionId, reason));
+ */
+export function sessionEvents(options: FrontOptions): SessionEventSource {
+  return kindOf(options).events;
 }
 
 /**

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { settle, type Callback } from '../../core/callback.js';
 import {
-  expiresOf, parseRecord, Store,
-  type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
+  expiresOf, metaOf, parseRecord, Store,
+  type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserIndexStore, type UserSession, type VersionedRecord,
 } from '../contract.js';
 import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from '../user-index.js';
-import { DriverMissingError, StoreClosedError } from '../../errors.js';
+import { DriverMissingError, SessionLimitError, StoreClosedError } from '../../errors.js';
 import { withinDeadline, type Deadline } from './deadline.js';
 
 /** The options every SQL store takes. */
@@ -24,6 +24,35 @@ export interface SqlStoreOptions extends UserIndexOptions {
    */
   commandTimeout?: number;
 }
+
+/** A session filed under a user, as a login over the user's limit sees it. */
+export interface FiledSession {
+  sid: string;
+  /** The text of its live row; null when the row is gone or expired. */
+  text: string | null;
+  /** When it was filed (a login's order; 0 for an entry filed without a limit in force). */
+  filed: number;
+}
+
+/** A write that files a session under its user within `maxSessionsPerUser`. */
+export interface LimitedWrite {
+  sid: string;
+  text: string;
+  expires: number;
+  now: number;
+  user: string;
+  /** The filing order given to a new entry. */
+  filed: number;
+  /** For a conditional write: the text the live row must still have. */
+  version?: string;
+}
+
+/**
+ * What a login may do, decided from the user's filed sessions: the sessions to destroy to make
+ * room and the stale entries to drop; `login` false for a re-save of a session already filed
+ * (which writes its row and nothing else). Throws a SessionLimitError to write nothing.
+ */
+export type Admit = (filed: FiledSession[]) => { login: boolean; evict: string[]; drop: string[] };
 
 /** A stored session: its record's exact text and when the row expires (ms since the epoch). */
 export interface StoredRow {
@@ -51,6 +80,14 @@ export interface SqlBackend {
   write(d: Deadline, sid: string, text: string, expires: number, user: string | undefined): Promise<void>;
   /** One conditional update: true when the live row's text was `version` and is now `text`. */
   writeIf(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean>;
+  /**
+   * A write (conditional when `w.version` is given) that files its session under `w.user`, in
+   * one transaction holding a lock on that user, so two logins of one user never decide at
+   * once, even when the user has no row yet: the conditional update first (false, and nothing
+   * changed, when it does not apply); then the user's filed sessions, given to `admit`; then
+   * its evictions and drops, the row and the entry. `admit` throwing rolls everything back.
+   */
+  writeLimited(d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean>;
   /** Moves the expiry of a live row; never creates one. */
   renew(d: Deadline, sid: string, expires: number, now: number): Promise<void>;
   remove(d: Deadline, sid: string): Promise<void>;
@@ -66,6 +103,13 @@ export interface SqlBackend {
 }
 
 const DAY = 86_400;
+
+/** The filing order of logins: milliseconds, with room for a thousand logins a millisecond. */
+let lastFiled = 0;
+function nextFiled(now: number): number {
+  lastFiled = Math.max(lastFiled + 1, now * 1000);
+  return lastFiled;
+}
 /** Session IDs per statement when loading or ending many at once, so no statement grows without bound. */
 const MANY = 1000;
 
@@ -138,11 +182,13 @@ function secondsOption(value: unknown, name: string, fallback: number, allowOff:
  * a row, read-time expiry checks, the conditional write, the unref'd purge timer, the user
  * index and `close()`. Each store only turns these into its own statements (a {@link SqlBackend}).
  */
-export abstract class SqlStore extends Store {
+export abstract class SqlStore extends Store implements UserIndexStore {
   private readonly createTable: boolean;
   private readonly ttlMs: number;
   private readonly pruneBatchSize: number;
   private readonly userId: UserIndexOptions['userId'];
+  private readonly maxSessionsPerUser: number | undefined;
+  private readonly onLimit: 'evict-oldest' | 'refuse';
   /** Milliseconds each operation may take (0: no limit). */
   readonly commandTimeout: number;
   private backend: Promise<SqlBackend> | undefined;
@@ -168,6 +214,24 @@ export abstract class SqlStore extends Store {
       throw new TypeError('userId option must be a function of the session data');
     }
     this.userId = options.userId;
+    const max = options.maxSessionsPerUser;
+    if (max !== undefined) {
+      if (typeof max !== 'number' || !Number.isInteger(max) || max <= 0) {
+        throw new TypeError(`maxSessionsPerUser option must be a positive integer; got ${String(max)}`);
+      }
+      if (this.userId === undefined) {
+        throw new TypeError('maxSessionsPerUser option needs the userId option (a function that returns the user of a session)');
+      }
+    }
+    this.maxSessionsPerUser = max;
+    const onLimit = options.onLimit ?? 'evict-oldest';
+    if (onLimit !== 'evict-oldest' && onLimit !== 'refuse') {
+      throw new TypeError(`onLimit option must be 'evict-oldest' or 'refuse'; got ${JSON.stringify(onLimit)}`);
+    }
+    if (options.onLimit !== undefined && max === undefined) {
+      throw new TypeError('onLimit option needs the maxSessionsPerUser option');
+    }
+    this.onLimit = onLimit;
     this.commandTimeout = options.commandTimeout ?? 2000;
     if (!(typeof this.commandTimeout === 'number' && Number.isFinite(this.commandTimeout) && this.commandTimeout >= 0 && this.commandTimeout <= MAX_TIMER_MS)) {
       throw new TypeError(`commandTimeout option must be milliseconds, from 0 (no limit) to ${MAX_TIMER_MS}; got ${String(options.commandTimeout)}`);
@@ -202,9 +266,14 @@ export abstract class SqlStore extends Store {
     return undefined;
   }
 
-  /** Whether this store keeps a user index (the `userId` option), so the backend creates its table. */
-  protected get indexesUsers(): boolean {
+  /** Whether this store keeps a user index (the `userId` option): the middleware then writes the session meta. */
+  get indexesUsers(): boolean {
     return this.userId !== undefined;
+  }
+
+  /** The user a record is filed under (the `userId` option's answer, as a string), or undefined. */
+  userIdOf(record: SessionRecord): string | undefined {
+    return userKeyOf(this.userId, record);
   }
 
   /**
@@ -288,7 +357,54 @@ export abstract class SqlStore extends Store {
     checkId(sid);
     const text = JSON.stringify(session);
     const user = userKeyOf(this.userId, session);
+    if (user !== undefined && this.maxSessionsPerUser !== undefined) {
+      await this.op((backend, d) => this.writeLimited(backend, d, sid, text, session, user, undefined));
+      return;
+    }
     await this.op((backend, d) => backend.write(d, sid, text, this.expiresOf(session, Date.now()), user));
+  }
+
+  /** A write that files `sid` under `user` within the user's limit; false when a conditional one did not apply. */
+  private writeLimited(
+    backend: SqlBackend, d: Deadline, sid: string, text: string, record: SessionRecord, user: string, version: string | undefined,
+  ): Promise<boolean> {
+    const now = Date.now();
+    const write: LimitedWrite = { sid, text, expires: this.expiresOf(record, now), now, user, filed: nextFiled(now) };
+    if (version !== undefined) write.version = version;
+    return backend.writeLimited(d, write, (filed) => this.admit(sid, user, version, filed));
+  }
+
+  /**
+   * The limit, decided on the user's filed sessions. A session already filed under the user
+   * (its entry is there and its record, before this write, was the user's) is a re-save and
+   * never counts. Otherwise it is a login: the user's other live sessions count, the rest are
+   * stale entries to drop; over the limit, the oldest (by meta.created, a record without meta
+   * first, then by filing order) are evicted, or the login is refused.
+   */
+  private admit(sid: string, user: string, version: string | undefined, filed: FiledSession[]): ReturnType<Admit> {
+    const max = this.maxSessionsPerUser!;
+    const own = filed.find((f) => f.sid === sid);
+    const before = version ?? own?.text;
+    const previous = typeof before === 'string' ? parseRecord(before) : null;
+    if (own && previous && this.userIdOf(previous) === user) {
+      return { login: false, evict: [], drop: [] };
+    }
+    const live: Array<{ sid: string; created: number; filed: number }> = [];
+    const drop: string[] = [];
+    for (const f of filed) {
+      if (f.sid === sid) continue;
+      const record = f.text === null ? null : parseRecord(f.text);
+      if (record && this.userIdOf(record) === user) {
+        live.push({ sid: f.sid, created: metaOf(record)?.created ?? -Infinity, filed: f.filed });
+      } else {
+        drop.push(f.sid);
+      }
+    }
+    const excess = live.length + 1 - max;
+    if (excess <= 0) return { login: true, evict: [], drop };
+    if (this.onLimit === 'refuse') throw new SessionLimitError(user, max);
+    live.sort((a, b) => a.created - b.created || a.filed - b.filed || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+    return { login: true, evict: live.slice(0, excess).map((s) => s.sid), drop };
   }
 
   destroy(sid: string): Promise<void>;
@@ -346,9 +462,13 @@ export abstract class SqlStore extends Store {
     checkId(sid);
     const text = JSON.stringify(record);
     const user = userKeyOf(this.userId, record);
+    const limited = user !== undefined && this.maxSessionsPerUser !== undefined;
     return this.op(async (backend, d): Promise<ConditionalWrite> => {
       const now = Date.now();
-      if (await backend.writeIf(d, sid, version, text, this.expiresOf(record, now), now, user)) {
+      const written = limited
+        ? await this.writeLimited(backend, d, sid, text, record, user, version)
+        : await backend.writeIf(d, sid, version, text, this.expiresOf(record, now), now, user);
+      if (written) {
         return { written: true, version: text };
       }
       const current = await this.readVersioned(backend, d, sid);
@@ -390,6 +510,11 @@ export abstract class SqlStore extends Store {
 
   destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number> {
     return destroyUserSessions(this.index, this.userId, userId, options);
+  }
+
+  /** Ends one session (one device): its row and its user index entries go in one statement or transaction. */
+  destroySession(sid: string): Promise<void> {
+    return this.destroy(sid);
   }
 
   // Purging and closing.

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { Connection as CallbackConnection, Pool as CallbackPool, PoolConnection as CallbackPoolConnection } from 'mysql2';
 import type { Connection, Pool, PoolConnection, PoolOptions, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
   checkIdentifier, loadDriver, quoteIdentifier, refuseOption, renameOption, SqlStore,
-  type SqlBackend, type SqlStoreOptions, type StoredRow,
+  type Admit, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
 } from './backend.js';
+import { StoreTimeoutError } from '../../errors.js';
 import type { Deadline } from './deadline.js';
 
 export type { SqlStoreOptions } from './backend.js';
@@ -179,7 +181,7 @@ export class MySQLStore extends SqlStore {
     const given = this.options.pool;
     if (given) {
       const connection = promiseApi(await given);
-      return new MySQLBackend(connection, this.options.endConnectionOnClose ?? false, this.tableName, this.columns, this.indexesUsers);
+      return new MySQLBackend(connection, this.options.endConnectionOnClose ?? false, this.tableName, this.columns, this.indexesUsers, this.commandTimeout);
     }
     const mysql = await loadDriver('MySQLStore', 'mysql2', () => import('mysql2/promise'));
     const config: PoolOptions = this.options.uri !== undefined ? { uri: this.options.uri } : {};
@@ -187,7 +189,7 @@ export class MySQLStore extends SqlStore {
     // A connection attempt to a server that never answers is given up at the deadline, so it holds no place in the pool.
     if (this.commandTimeout) config.connectTimeout = this.commandTimeout;
     const pool = (mysql.default ?? mysql).createPool(config);
-    return new MySQLBackend(pool, this.options.endConnectionOnClose ?? true, this.tableName, this.columns, this.indexesUsers);
+    return new MySQLBackend(pool, this.options.endConnectionOnClose ?? true, this.tableName, this.columns, this.indexesUsers, this.commandTimeout);
   }
 }
 
@@ -196,11 +198,16 @@ const seconds = (ms: number) => Math.min(Math.max(Math.floor(ms / 1000), 0), MAX
 
 type Queryable = Pool | Connection | PoolConnection;
 
+/** One statement on the connection a transaction holds. */
+type Run = <T extends RowDataPacket[] | ResultSetHeader>(sql: string, params?: unknown[]) => Promise<T>;
+
 class MySQLBackend implements SqlBackend {
   private readonly table: string;
   private readonly users: string;
   /** A pool: each statement takes a connection of its own, which the deadline can withdraw. */
   private readonly pooled: boolean;
+  /** On a single connection, the transaction running on it: other statements wait for its end. */
+  private transaction: Promise<void> | undefined;
 
   constructor(
     private readonly db: Queryable,
@@ -208,6 +215,8 @@ class MySQLBackend implements SqlBackend {
     private readonly tableName: string,
     private readonly c: { id: string; expires: string; data: string },
     private readonly indexesUsers: boolean,
+    /** The store's commandTimeout (ms, 0 for none): how long a login waits for its user's lock. */
+    private readonly lockWait: number,
   ) {
     this.table = quoteIdentifier(tableName, '`');
     this.users = quoteIdentifier(`${tableName}_users`, '`');
@@ -220,7 +229,10 @@ class MySQLBackend implements SqlBackend {
    * one). A single connection cannot be given up: the caller is failed, the statement runs on.
    */
   private async query<T extends RowDataPacket[] | ResultSetHeader>(d: Deadline, sql: string, params: unknown[]): Promise<T> {
-    if (!this.pooled) return (await d.guard(this.db.query<T>(sql, params), () => undefined))[0];
+    if (!this.pooled) {
+      while (this.transaction) await this.transaction;
+      return (await d.guard(this.db.query<T>(sql, params), () => undefined))[0];
+    }
     const connection = await d.checkout((this.db as Pool).getConnection(), (late) => late.release());
     let destroyed = false;
     try {
@@ -249,10 +261,13 @@ class MySQLBackend implements SqlBackend {
   async createSchema(d: Deadline): Promise<void> {
     const names = this.indexesUsers ? [this.tableName, `${this.tableName}_users`] : [this.tableName];
     const found = await this.rows(d,
-      'SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN (?)',
-      [names],
+      `SELECT (SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN (?)) AS n,
+              (SELECT count(*) FROM information_schema.columns
+                WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'filed') AS filed`,
+      [names, `${this.tableName}_users`],
     );
-    if (Number(found[0]!.n) === names.length) return;
+    const filed = Number(found[0]!.filed) > 0;
+    if (Number(found[0]!.n) === names.length && (filed || !this.indexesUsers)) return;
     const { id, expires, data } = this.c;
     // express-mysql-session's schema.sql, plus an index on `expires` for purging (which it
     // lacks; it changes nothing for express-mysql-session). IF NOT EXISTS under the server's
@@ -271,10 +286,18 @@ class MySQLBackend implements SqlBackend {
         `CREATE TABLE IF NOT EXISTS ${this.users} (
            \`user_id\` varchar(255) COLLATE utf8mb4_bin NOT NULL,
            \`session_id\` varchar(128) COLLATE utf8mb4_bin NOT NULL,
+           \`filed\` bigint NOT NULL DEFAULT 0,
            PRIMARY KEY (\`user_id\`, \`session_id\`),
            KEY \`session_id\` (\`session_id\`)
          ) ENGINE=InnoDB`,
       );
+      // A user index made before logins were ordered: existing entries count as the oldest.
+      // Two processes adding it at once: the second finds it there (ER_DUP_FIELDNAME).
+      if (!filed) {
+        await this.run(d, `ALTER TABLE ${this.users} ADD COLUMN \`filed\` bigint NOT NULL DEFAULT 0`).catch((err) => {
+          if ((err as { code?: unknown }).code !== 'ER_DUP_FIELDNAME') throw err;
+        });
+      }
     }
   }
 
@@ -337,6 +360,101 @@ class MySQLBackend implements SqlBackend {
       [text, seconds(expires), sid, version, now / 1000],
     );
     return changed > 0;
+  }
+
+  /**
+   * Statements on one connection, under the deadline: a pool's own (destroyed if the deadline
+   * passes while a statement runs, which ends its transaction and frees its locks), or the
+   * single connection, which other statements then leave alone until `work` is done.
+   */
+  private async oneConnection<T>(d: Deadline, work: (run: Run) => Promise<T>): Promise<T> {
+    let connection: Queryable;
+    let done: (() => void) | undefined;
+    if (this.pooled) {
+      connection = await d.checkout((this.db as Pool).getConnection(), (late) => late.release());
+    } else {
+      while (this.transaction) await this.transaction;
+      this.transaction = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      connection = this.db;
+    }
+    let destroyed = false;
+    const destroy = () => {
+      if (destroyed || !this.pooled) return;
+      destroyed = true;
+      const socket = (connection as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
+      (connection as PoolConnection).destroy();
+      socket?.destroy?.();
+    };
+    const run: Run = async (sql, params = []) => (await d.guard(connection.query(sql, params), destroy))[0] as never;
+    try {
+      return await work(run);
+    } finally {
+      if (this.pooled) {
+        if (!destroyed) (connection as PoolConnection).release();
+      } else {
+        this.transaction = undefined;
+        done!();
+      }
+    }
+  }
+
+  async writeLimited(d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean> {
+    const c = this.c;
+    // A named lock per table and user (at most 64 characters), held across the transaction:
+    // it serializes the logins of a user even before the user has a row to lock.
+    const lock = `sessionkit:${createHash('sha1').update(`${this.tableName}\0${w.user}`).digest('base64')}`;
+    const wait = this.lockWait ? Math.max(1, Math.ceil(this.lockWait / 1000)) : 31_536_000;
+    return this.oneConnection(d, async (run) => {
+      const [got] = await run<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS ok', [lock, wait]);
+      if (Number(got!.ok) !== 1) throw new StoreTimeoutError('MySQLStore', this.lockWait, `MySQLStore: another login of the same user held its lock for ${wait} s`);
+      try {
+        await run('START TRANSACTION');
+        try {
+          if (w.version !== undefined) {
+            const updated = await run<ResultSetHeader>(
+              `UPDATE ${this.table} SET ${c.data} = ?, ${c.expires} = ? WHERE ${c.id} = ? AND ${c.data} = ? AND ${c.expires} > ?`,
+              [w.text, seconds(w.expires), w.sid, w.version, w.now / 1000]);
+            if (updated.affectedRows === 0) {
+              await run('ROLLBACK');
+              return false;
+            }
+          }
+          const rows = await run<RowDataPacket[]>(
+            `SELECT u.session_id AS sid, s.${c.data} AS text, u.filed AS filed FROM ${this.users} AS u
+             LEFT JOIN ${this.table} AS s ON s.${c.id} = u.session_id AND s.${c.expires} > ? WHERE u.user_id = ? FOR UPDATE`,
+            [w.now / 1000, w.user]);
+          const { login, evict, drop } = admit(rows.map((r) => ({
+            sid: r.sid as string,
+            text: r.text === null ? null : Buffer.isBuffer(r.text) ? r.text.toString('utf8') : String(r.text),
+            filed: Number(r.filed),
+          })));
+          if (evict.length) {
+            await run(`DELETE FROM ${this.table} WHERE ${c.id} IN (?)`, [evict]);
+            await run(`DELETE FROM ${this.users} WHERE session_id IN (?)`, [evict]);
+          }
+          if (drop.length) await run(`DELETE FROM ${this.users} WHERE user_id = ? AND session_id IN (?)`, [w.user, drop]);
+          if (w.version === undefined) {
+            await run(
+              `INSERT INTO ${this.table} (${c.id}, ${c.expires}, ${c.data}) VALUES (?, ?, ?)
+               ON DUPLICATE KEY UPDATE ${c.expires} = VALUES(${c.expires}), ${c.data} = VALUES(${c.data})`,
+              [w.sid, seconds(w.expires), w.text]);
+          }
+          if (login) {
+            await run(`INSERT INTO ${this.users} (user_id, session_id, filed) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE filed = VALUES(filed)`,
+              [w.user, w.sid, w.filed]);
+          }
+          await run('COMMIT');
+          return true;
+        } catch (err) {
+          await run('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      } finally {
+        await run('DO RELEASE_LOCK(?)', [lock]).catch(() => undefined);
+      }
+    });
   }
 
   async renew(d: Deadline, sid: string, expires: number, now: number): Promise<void> {

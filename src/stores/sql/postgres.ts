@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResult } from 'pg';
 import {
   checkIdentifier, loadDriver, quoteIdentifier, refuseOption, renameOption, SqlStore,
-  type SqlBackend, type SqlStoreOptions, type StoredRow,
+  type Admit, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
 } from './backend.js';
+import { SessionLimitError } from '../../errors.js';
 import type { Deadline } from './deadline.js';
 
 export type { SqlStoreOptions } from './backend.js';
@@ -208,6 +209,15 @@ class PostgresBackend implements SqlBackend {
                    ${indexesUsers ? `, f AS (DELETE FROM ${U} WHERE sid IN (SELECT sid FROM gone))` : ''}
                    SELECT count(*)::int AS n FROM gone`,
       userMembers: `SELECT sid FROM ${U} WHERE user_id = $1`,
+      // A user's filed sessions with their live rows, for a login under a limit.
+      userFiled: `SELECT u.sid, s.sess::text AS text, u.filed FROM ${U} u
+                  LEFT JOIN ${T} s ON s.sid = u.sid AND s.expire > ${at('$2')} WHERE u.user_id = $1`,
+      lockUser: 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))',
+      updateIf: `UPDATE ${T} SET sess = $1, expire = ${at('$2')} WHERE sid = $3 AND sess::text = $4 AND expire > ${at('$5')}`,
+      upsert: `INSERT INTO ${T} (sid, sess, expire) VALUES ($1, $2, ${at('$3')})
+               ON CONFLICT (sid) DO UPDATE SET sess = excluded.sess, expire = excluded.expire`,
+      fileLogin: `INSERT INTO ${U} (user_id, sid, filed) VALUES ($1, $2, $3)
+                  ON CONFLICT (user_id, sid) DO UPDATE SET filed = excluded.filed`,
       userRemove: `DELETE FROM ${U} WHERE user_id = $1 AND sid = ANY($2::varchar[])`,
     };
     const statement = (text: string) =>
@@ -268,10 +278,11 @@ class PostgresBackend implements SqlBackend {
 
   async createSchema(d: Deadline): Promise<void> {
     const { rows } = await this.query(d,
-      'SELECT to_regclass($1) IS NOT NULL AS sessions, to_regclass($2) IS NOT NULL AS users',
+      `SELECT to_regclass($1) IS NOT NULL AS sessions, to_regclass($2) IS NOT NULL AS users,
+              EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2) AND attname = 'filed' AND NOT attisdropped) AS filed`,
       [this.table, this.users],
     );
-    if (rows[0].sessions && (rows[0].users || !this.indexesUsers)) return;
+    if (rows[0].sessions && ((rows[0].users && rows[0].filed) || !this.indexesUsers)) return;
     const t = this.tableName;
     const name = (pattern: string) => quoteIdentifier(pattern.replace('%', () => t), '"');
     // A failure (or the deadline) destroys the connection, which rolls the transaction back.
@@ -296,8 +307,10 @@ class PostgresBackend implements SqlBackend {
       if (this.indexesUsers) {
         await client.query(
           `CREATE TABLE IF NOT EXISTS ${this.users} (
-             user_id varchar NOT NULL, sid varchar NOT NULL, PRIMARY KEY (user_id, sid))`,
+             user_id varchar NOT NULL, sid varchar NOT NULL, filed bigint NOT NULL DEFAULT 0, PRIMARY KEY (user_id, sid))`,
         );
+        // A user index made before logins were ordered: existing entries count as the oldest.
+        await client.query(`ALTER TABLE ${this.users} ADD COLUMN IF NOT EXISTS filed bigint NOT NULL DEFAULT 0`);
         await client.query(`CREATE INDEX IF NOT EXISTS ${name('IDX_%_users_sid')} ON ${this.users} (sid)`);
       }
       await client.query('COMMIT');
@@ -332,6 +345,40 @@ class PostgresBackend implements SqlBackend {
       return rows[0].n > 0;
     }
     return ((await this.named(d, 'writeIf', params)).rowCount ?? 0) > 0;
+  }
+
+  async writeLimited(d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean> {
+    const sql = this.sql;
+    // A refusal rolls back and hands the connection back for reuse; any other failure destroys
+    // it (see using), which rolls back too.
+    const outcome = await this.using(d, async (client): Promise<boolean | SessionLimitError> => {
+      await client.query('BEGIN');
+      try {
+        // Keyed by table and user: held to the end of the transaction, even for a user with no row yet.
+        await client.query(sql.lockUser!, [this.table, w.user]);
+        if (w.version !== undefined) {
+          const updated = await client.query(sql.updateIf!, [w.text, w.expires, w.sid, w.version, w.now]);
+          if (!updated.rowCount) {
+            await client.query('ROLLBACK');
+            return false;
+          }
+        }
+        const { rows } = await client.query(sql.userFiled!, [w.user, w.now]);
+        const { login, evict, drop } = admit(rows.map((r) => ({ sid: r.sid, text: r.text, filed: Number(r.filed) })));
+        if (evict.length) await client.query(sql.removeMany!, [evict]);
+        if (drop.length) await client.query(sql.userRemove!, [w.user, drop]);
+        if (w.version === undefined) await client.query(sql.upsert!, [w.sid, w.text, w.expires]);
+        if (login) await client.query(sql.fileLogin!, [w.user, w.sid, w.filed]);
+        await client.query('COMMIT');
+        return true;
+      } catch (err) {
+        if (!(err instanceof SessionLimitError)) throw err;
+        await client.query('ROLLBACK');
+        return err;
+      }
+    });
+    if (outcome instanceof SessionLimitError) throw outcome;
+    return outcome;
   }
 
   async renew(d: Deadline, sid: string, expires: number, now: number): Promise<void> {

@@ -5,7 +5,10 @@ import { dirname } from 'node:path';
 type Database = import('better-sqlite3').Database;
 type Statement = import('better-sqlite3').Statement;
 import { StoreTimeoutError } from '../../errors.js';
-import { checkIdentifier, loadDriver, quoteIdentifier, SqlStore, type SqlBackend, type SqlStoreOptions, type StoredRow } from './backend.js';
+import {
+  checkIdentifier, loadDriver, quoteIdentifier, SqlStore,
+  type Admit, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
+} from './backend.js';
 import { UNBOUNDED, type Deadline } from './deadline.js';
 
 export type { SqlStoreOptions } from './backend.js';
@@ -109,6 +112,7 @@ class SQLiteBackend implements SqlBackend {
   private locked = false;
   private readonly writeFiled: (sid: string, text: string, expires: number, user: string) => void;
   private readonly writeIfFiled: (sid: string, version: string, text: string, expires: number, now: number, user: string) => boolean;
+  private readonly limited: (w: LimitedWrite, admit: Admit) => boolean;
 
   constructor(
     private readonly db: Database,
@@ -129,6 +133,34 @@ class SQLiteBackend implements SqlBackend {
     this.writeIfFiled = db.transaction((sid, version, text, expires, now, user) => {
       if (!this.update(sid, version, text, expires, now)) return false;
       this.fileUser(sid, user);
+      return true;
+    }).immediate;
+    // BEGIN IMMEDIATE takes the file's write lock first: two logins never decide at once.
+    this.limited = db.transaction((w: LimitedWrite, admit: Admit) => {
+      if (w.version !== undefined && !this.update(w.sid, w.version, w.text, w.expires, w.now)) return false;
+      const filed = this.sql(
+        `SELECT u.sid AS sid, s.sess AS text, u.filed AS filed FROM ${this.users} u
+         LEFT JOIN ${this.table} s ON s.sid = u.sid AND s.expire > ? WHERE u.user_id = ?`,
+      ).all(w.now, w.user) as Array<{ sid: string; text: string | null; filed: number }>;
+      const { login, evict, drop } = admit(filed);
+      if (evict.length) {
+        const remove = this.sql(`DELETE FROM ${this.table} WHERE sid = ?`);
+        const unfile = this.sql(`DELETE FROM ${this.users} WHERE sid = ?`);
+        for (const sid of evict) {
+          remove.run(sid);
+          unfile.run(sid);
+        }
+      }
+      if (drop.length) {
+        const unfile = this.sql(`DELETE FROM ${this.users} WHERE user_id = ? AND sid = ?`);
+        for (const sid of drop) unfile.run(w.user, sid);
+      }
+      if (w.version === undefined) this.upsert(w.sid, w.text, w.expires);
+      if (login) {
+        this.sql(
+          `INSERT INTO ${this.users} (user_id, sid, filed) VALUES (?, ?, ?) ON CONFLICT (user_id, sid) DO UPDATE SET filed = excluded.filed`,
+        ).run(w.user, w.sid, w.filed);
+      }
       return true;
     }).immediate;
   }
@@ -179,11 +211,18 @@ class SQLiteBackend implements SqlBackend {
        CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${t}_expire`, '"')} ON ${this.table} (expire);`;
     if (this.indexesUsers) {
       ddl += `
-       CREATE TABLE IF NOT EXISTS ${this.users} (user_id TEXT NOT NULL, sid TEXT NOT NULL, PRIMARY KEY (user_id, sid)) WITHOUT ROWID;
+       CREATE TABLE IF NOT EXISTS ${this.users} (
+         user_id TEXT NOT NULL, sid TEXT NOT NULL, filed INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (user_id, sid)) WITHOUT ROWID;
        CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${t}_users_sid`, '"')} ON ${this.users} (sid);`;
     }
     // One transaction: a second process creating the same tables waits (busy timeout), then finds them.
-    this.guarded(true, () => this.db.transaction(() => this.db.exec(ddl)).immediate());
+    this.guarded(true, () => this.db.transaction(() => {
+      this.db.exec(ddl);
+      // A user index made before logins were ordered: existing entries count as the oldest.
+      if (this.indexesUsers && !this.db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(`${t}_users`, 'filed')) {
+        this.db.exec(`ALTER TABLE ${this.users} ADD COLUMN filed INTEGER NOT NULL DEFAULT 0`);
+      }
+    }).immediate());
   }
 
   async read(_d: Deadline, sid: string, now: number): Promise<StoredRow | null> {
@@ -198,11 +237,12 @@ class SQLiteBackend implements SqlBackend {
   }
 
   async ids(_d: Deadline, now: number): Promise<string[]> {
-    return this.guarded(false, () => this.sql(`SELECT sid FROM ${this.table} WHERE expire > ?`).pluck().all(now)) as string[];
+    const rows = this.guarded(false, () => this.sql(`SELECT sid FROM ${this.table} WHERE expire > ?`).all(now)) as Array<{ sid: string }>;
+    return rows.map((r) => r.sid);
   }
 
   async count(_d: Deadline, now: number): Promise<number> {
-    return this.guarded(false, () => this.sql(`SELECT count(*) FROM ${this.table} WHERE expire > ?`).pluck().get(now)) as number;
+    return (this.guarded(false, () => this.sql(`SELECT count(*) AS n FROM ${this.table} WHERE expire > ?`).get(now)) as { n: number }).n;
   }
 
   private fileUser(sid: string, user: string): void {
@@ -233,6 +273,10 @@ class SQLiteBackend implements SqlBackend {
       user !== undefined && this.indexesUsers
         ? this.writeIfFiled(sid, version, text, expires, now, user)
         : this.update(sid, version, text, expires, now));
+  }
+
+  async writeLimited(_d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean> {
+    return this.guarded(true, () => this.limited(w, admit));
   }
 
   async renew(_d: Deadline, sid: string, expires: number, now: number): Promise<void> {
@@ -283,17 +327,18 @@ class SQLiteBackend implements SqlBackend {
       // By rowid, found walking the expiry index: no second search of the sid index.
       const sids = this.sql(
         `DELETE FROM ${this.table} WHERE rowid IN (SELECT rowid FROM ${this.table} WHERE expire <= ? ORDER BY expire LIMIT ?) RETURNING sid`,
-      ).pluck().all(now, limit) as string[];
+      ).all(now, limit) as Array<{ sid: string }>;
       if (this.indexesUsers) {
         const unfile = this.sql(`DELETE FROM ${this.users} WHERE sid = ?`);
-        for (const sid of sids) unfile.run(sid);
+        for (const { sid } of sids) unfile.run(sid);
       }
       return sids.length;
     })());
   }
 
   async userMembers(_d: Deadline, user: string): Promise<string[]> {
-    return this.guarded(false, () => this.sql(`SELECT sid FROM ${this.users} WHERE user_id = ?`).pluck().all(user)) as string[];
+    const rows = this.guarded(false, () => this.sql(`SELECT sid FROM ${this.users} WHERE user_id = ?`).all(user)) as Array<{ sid: string }>;
+    return rows.map((r) => r.sid);
   }
 
   async userRemove(_d: Deadline, user: string, sids: string[]): Promise<void> {

@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/index.js';
+import { lifecycleCases } from './lifecycle-cases.js';
+
+lifecycleCases({ name: 'MemoryStore', create: async () => new MemoryStore() });
