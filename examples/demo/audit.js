@@ -8,9 +8,10 @@ export function handleOf(id) {
 /** The session middleware's events the demo records, and how the activity list words them. */
 const described = {
   created: () => 'Session started',
+  // A plain regenerate is the demo's login: a new session under a new ID, nothing kept.
   regenerated: ({ keepData, rotated }) => (rotated
     ? 'Session ID rotated, the session kept'
-    : keepData ? 'New session ID, the session kept' : 'New session ID'),
+    : keepData ? 'New session ID, the session kept' : 'Logged in: a new session under a new ID'),
   destroyed: () => 'Logged out',
   expired: ({ reason }) => (reason === 'idle' ? 'Ended: unused for too long' : 'Ended: its time since login ran out'),
   conflict: () => 'Two requests changed the session at once; both changes kept',

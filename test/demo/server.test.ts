@@ -117,7 +117,7 @@ describe('the demo server process', { timeout: 90_000 }, () => {
     const refused = await logInAs(request.agent(server.url));
     expect(refused.status).toBe(409);
     expect(refused.text).toContain('alice is logged in on 1 device already');
-    expect(server.output()).toMatch(/^session created: alice [\w-]{12}: Session started$/m);
+    expect(server.output()).toMatch(/^session regenerated: alice [\w-]{12}: Logged in: a new session under a new ID$/m);
     expect(await server.stop()).toBe(0);
   });
 

@@ -296,8 +296,8 @@ describe.each(storeCases)('the session lifecycle in the demo on $name', ({ name,
     await bobs.get('/dashboard').expect(200, /Welcome back, bob/);
     // The activity list says what happened to which session, by handle.
     expect(after.text).toMatch(new RegExp(`<li data-event="ended">[^]*?Logged out from another device \\(Chrome 156 on Linux\\) <code class="muted">${firefox.handle}</code>`));
-    expect(after.text).toContain('<li data-event="created">');
-    expect(lines.some((line) => line.startsWith('session created: alice '))).toBe(true);
+    expect(after.text).toMatch(/<li data-event="regenerated">[^]*?Logged in: a new session under a new ID/);
+    expect(lines.some((line) => /^session regenerated: alice [\w-]{12}: Logged in: a new session under a new ID$/.test(line))).toBe(true);
     expect(lines.some((line) => line === `session ended: alice ${firefox.handle}: Logged out from another device (Chrome 156 on Linux)`)).toBe(true);
   });
 
