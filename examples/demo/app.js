@@ -216,7 +216,7 @@ export function createApp({
     ? html`<ol class="activity" id="activity">${activity.map((entry) => html`
     <li data-event="${entry.event}">${when(entry.at)}: ${entry.text} <code class="muted">${entry.handle}</code></li>`)}</ol>`
     : html`<p class="muted" id="activity">Nothing yet.</p>`}
-  <p class="muted">What this server process saw since it started; each code is a session's handle, as above.</p>
+  <p class="muted">What this server process saw since it started; each code names a session by a short hash, never its ID.</p>
 </section>` : ''}`);
   });
 
