@@ -395,9 +395,13 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
     done: (err: unknown, found?: boolean) => void,
   ): void {
     if (meta?.movedTo !== undefined) {
-      // Its grace is read from its own expiry too: a store's TTL may lag behind it.
+      // Its grace is read from the record too (its expiry, the time of the rotation), not only from the store's TTL.
       const expires = expiresOf(record);
-      if (mode === 'moved' || typeof meta.movedTo !== 'string' || (expires !== null && expires.getTime() <= Date.now())) {
+      const now = Date.now();
+      const rotateGrace = this.settings.life?.rotateGrace;
+      const over = (expires !== null && expires.getTime() <= now) ||
+        (rotateGrace !== undefined && meta.rotated !== undefined && now - meta.rotated >= rotateGrace);
+      if (mode === 'moved' || typeof meta.movedTo !== 'string' || over) {
         debug('session %s: a rotated ID past its grace (or a forwarder to a forwarder); no session', id);
         done(null, false);
       } else {
@@ -469,7 +473,7 @@ export class StoreLifecycle extends RequestLifecycle<Snapshot> {
       }
       const forwarder: SessionRecord = {
         cookie: { ...record.cookie, originalMaxAge: life.rotateGrace, expires: new Date(now + life.rotateGrace) },
-        [META_KEY]: { ...meta, movedTo: newId },
+        [META_KEY]: { ...meta, rotated: now, movedTo: newId },
       };
       const moved: SessionRecord = { ...record, [META_KEY]: { ...meta, seen: now, rotated: now } };
       const written = () =>

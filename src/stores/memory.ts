@@ -4,7 +4,10 @@ import {
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
 } from './contract.js';
 import { Cookie } from '../core/cookie.js';
-import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from './user-index.js';
+import { SessionLimitError } from '../errors.js';
+import {
+  destroyUserSessions, listUserSessions, planLogin, sessionLimitOf, userKeyOf, type SessionLimit, type UserIndexBackend,
+} from './user-index.js';
 
 export interface MemoryStoreOptions extends UserIndexOptions {
   /** The most sessions kept; beyond it, the least recently used is evicted. Default: no limit. */
@@ -159,6 +162,8 @@ export class MemoryStore extends Store {
   /** A user's hashed key to the ID of their one session, or a Set of their IDs when they have several. */
   private readonly users = new Map<number, string | Set<string>>();
   private readonly userId: MemoryStoreOptions['userId'];
+  /** `maxSessionsPerUser` and `onLimit`, when set. */
+  readonly #limit: SessionLimit | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** The sweep under way, which a `prune()` meanwhile joins. */
   #sweep: Promise<number> | undefined;
@@ -176,6 +181,7 @@ export class MemoryStore extends Store {
     }
     this.max = options.max ?? Infinity;
     this.userId = options.userId;
+    this.#limit = sessionLimitOf(options, 'MemoryStore');
     if (checkPeriod > 0) {
       this.timer = setInterval(() => {
         if (!this.#sweep) void this.#startSweep(false);
@@ -327,6 +333,9 @@ export class MemoryStore extends Store {
     const user = key === undefined ? undefined : userHash(key);
     const previous = this.#entries.get(sid);
     const before = typeof previous === 'object' ? previous.user : undefined;
+    // A login (a session filed under a user it was not filed under) within the limit: checked
+    // and made room for before anything is written, with no await in between.
+    if (user !== before && key !== undefined && this.#limit) this.#makeRoom(sid, key, userHash(key), this.#limit);
     if (previous !== undefined && this.max !== Infinity) this.#entries.delete(sid);
     this.#entries.set(sid, user === undefined ? text : { data: text, user });
     if (user !== before) {
@@ -335,6 +344,26 @@ export class MemoryStore extends Store {
     }
     while (this.#entries.size > this.max) this.drop(this.#entries.keys().next().value as string);
     return text;
+  }
+
+  /**
+   * Makes room for session `sid` under `user` (its key, and `hash`, the key hashed): drops the
+   * stale entries of the index and ends the user's oldest sessions, or throws a SessionLimitError
+   * (refuse) when the user is at the limit.
+   */
+  #makeRoom(sid: string, user: string, hash: number, limit: SessionLimit): void {
+    const filed = this.users.get(hash);
+    if (filed === undefined) return;
+    const ids = typeof filed === 'string' ? [filed] : [...filed];
+    if (ids.length < limit.max) return;
+    const now = Date.now();
+    const plan = planLogin(sid, user, ids, ids.map((id) => this.#read(id, now)?.record ?? null), this.userId, limit);
+    for (const id of plan.stale) {
+      // Another user's session under the same hash stays filed.
+      const value = this.#entries.get(id);
+      if (!(typeof value === 'object' && value.user === hash)) this.#unfile(hash, id);
+    }
+    for (const id of plan.evict) this.drop(id);
   }
 
   get(sid: string): Promise<SessionRecord | null>;
@@ -347,7 +376,13 @@ export class MemoryStore extends Store {
   set(sid: string, session: SessionRecord): Promise<void>;
   set(sid: string, session: SessionRecord, callback: Callback): void;
   set(sid: string, session: SessionRecord, callback?: Callback): Promise<void> | undefined {
-    this.#write(sid, session);
+    try {
+      this.#write(sid, session);
+    } catch (err) {
+      // A login refused by the limit fails the save; anything else throws, as express-session's MemoryStore does.
+      if (!(err instanceof SessionLimitError)) throw err;
+      return settle(Promise.reject(err), callback);
+    }
     return settled(undefined, callback);
   }
 
@@ -432,6 +467,21 @@ export class MemoryStore extends Store {
   }
 
   // The user index.
+
+  /** True when the store was given a `userId` option. */
+  get indexesUsers(): boolean {
+    return typeof this.userId === 'function';
+  }
+
+  /** The user a record is filed under (as a string), or undefined. */
+  userIdOf(record: SessionRecord): string | undefined {
+    return userKeyOf(this.userId, record);
+  }
+
+  /** Ends one session (one device): destroys it and drops it from its user's index. */
+  async destroySession(sid: string): Promise<void> {
+    this.drop(sid);
+  }
 
   private get index(): UserIndexBackend {
     return {

@@ -1,6 +1,6 @@
-import { UserIdOptionError } from '../errors.js';
+import { SessionLimitError, UserIdOptionError } from '../errors.js';
 import { META_KEY, metaOf } from '../core/meta.js';
-import { expiresOf, type SessionRecord, type UserSession } from './contract.js';
+import { expiresOf, type SessionRecord, type UserIndexOptions, type UserSession } from './contract.js';
 
 /**
  * The user index, written once for every store: a store keeps, per user, a set of session IDs
@@ -92,4 +92,74 @@ export function userSession(id: string, record: SessionRecord): UserSession {
   if (typeof meta?.ua === 'string') entry.userAgent = meta.ua;
   if (typeof meta?.ip === 'string') entry.ip = meta.ip;
   return entry;
+}
+
+/** A store's `maxSessionsPerUser` and `onLimit`, checked. */
+export interface SessionLimit {
+  max: number;
+  onLimit: 'evict-oldest' | 'refuse';
+}
+
+/**
+ * The limit a store's options ask for, or undefined for none. A TypeError names the option
+ * that is wrong: `maxSessionsPerUser` must be a positive integer and needs `userId`, `onLimit`
+ * is `'evict-oldest'` or `'refuse'`.
+ */
+export function sessionLimitOf(options: UserIndexOptions, store: string): SessionLimit | undefined {
+  const { maxSessionsPerUser: max, onLimit } = options;
+  if (onLimit !== undefined && onLimit !== 'evict-oldest' && onLimit !== 'refuse') {
+    throw new TypeError(`${store}: onLimit option must be 'evict-oldest' or 'refuse'; got ${String(onLimit)}`);
+  }
+  if (max === undefined) {
+    if (onLimit !== undefined) throw new TypeError(`${store}: onLimit option needs maxSessionsPerUser`);
+    return undefined;
+  }
+  if (!(Number.isInteger(max) && max > 0)) {
+    throw new TypeError(`${store}: maxSessionsPerUser option must be a positive integer; got ${String(max)}`);
+  }
+  if (typeof options.userId !== 'function') {
+    throw new TypeError(`${store}: maxSessionsPerUser option needs the userId option (a function that returns the user of a session)`);
+  }
+  return { max, onLimit: onLimit ?? 'evict-oldest' };
+}
+
+/** What a login under a limit does to the user's index: the entries to drop, and the sessions to end. */
+export interface LoginPlan {
+  /** Entries of the index that are no live session of the user (destroyed, expired, another user's): dropped. */
+  stale: string[];
+  /** The user's oldest live sessions, ended so that the user has `max` once the login is written. */
+  evict: string[];
+}
+
+/**
+ * The plan of a login of session `sid` as `user`, from the IDs filed under the user (in index
+ * order) and their records (null when missing or expired): only live sessions of the user count.
+ * Evict-oldest ends the oldest by `meta.created` (a record without meta is older than any with
+ * one), then by index order; refuse throws a SessionLimitError when the user is at the limit.
+ * `sid` itself, if filed, is neither counted nor dropped.
+ */
+export function planLogin(
+  sid: string,
+  user: string,
+  ids: string[],
+  records: Array<SessionRecord | null>,
+  userId: UserIdOf | undefined,
+  limit: SessionLimit,
+): LoginPlan {
+  const stale: string[] = [];
+  const live: Array<{ id: string; created: number; at: number }> = [];
+  ids.forEach((id, at) => {
+    if (id === sid) return;
+    const record = records[at];
+    if (record && userKeyOf(userId, record) === user) {
+      live.push({ id, created: metaOf(record)?.created ?? -Infinity, at });
+    } else {
+      stale.push(id);
+    }
+  });
+  const over = live.length - limit.max + 1;
+  if (over <= 0) return { stale, evict: [] };
+  if (limit.onLimit === 'refuse') throw new SessionLimitError(user, limit.max);
+  live.sort((a, b) => a.created - b.created || a.at - b.at);
+  return { stale, evict: live.slice(0, over).map((s) => s.id) };
 }

@@ -41,9 +41,17 @@ async function slotOf(key: string): Promise<number> {
 
 runConformance({
   name: 'RedisStore on a Cluster (node-redis)',
+  userIndex: true,
   async create(options) {
     const client = await nodeRedisCluster();
-    const store = new RedisStore({ client, prefix: `sess${++n}:`, ...options }) as unknown as ConformanceStore;
+    let store: ConformanceStore;
+    try {
+      store = new RedisStore({ client, prefix: `sess${++n}:`, ...options }) as unknown as ConformanceStore;
+    } catch (err) {
+      // Options the store refuses: the client is closed here, as no dispose will.
+      await Promise.resolve(client.close()).catch(() => {});
+      throw err;
+    }
     quitters.set(store, () => client.close());
     return store;
   },
@@ -58,9 +66,17 @@ runConformance({
 
 runConformance({
   name: 'RedisStore on a Cluster (ioredis)',
+  userIndex: true,
   async create(options) {
     const client = await ioredisCluster();
-    const store = new RedisStore({ client, prefix: `sess${++n}:`, ...options }) as unknown as ConformanceStore;
+    let store: ConformanceStore;
+    try {
+      store = new RedisStore({ client, prefix: `sess${++n}:`, ...options }) as unknown as ConformanceStore;
+    } catch (err) {
+      // Options the store refuses: the client is closed here, as no dispose will.
+      await Promise.resolve(client.quit()).catch(() => {});
+      throw err;
+    }
     quitters.set(store, () => (client.status === 'end' ? undefined : client.quit()));
     return store;
   },

@@ -24,11 +24,19 @@ afterAll(async () => {
 
 runConformance({
   name: 'RedisStore through Sentinel (node-redis)',
+  userIndex: true,
   async create(options) {
     const client = createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: sentinel.port }] });
     client.on('error', () => {});
     await client.connect();
-    const store = new RedisStore({ client, prefix: `s${++n}:`, ...options }) as unknown as ConformanceStore;
+    let store: ConformanceStore;
+    try {
+      store = new RedisStore({ client, prefix: `s${++n}:`, ...options }) as unknown as ConformanceStore;
+    } catch (err) {
+      // Options the store refuses: the client is closed here, as no dispose will.
+      await Promise.resolve(client.close()).catch(() => {});
+      throw err;
+    }
     quitters.set(store, () => client.close());
     return store;
   },

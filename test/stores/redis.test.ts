@@ -31,9 +31,17 @@ async function cleanup(store: ConformanceStore) {
 
 runConformance({
   name: 'RedisStore (node-redis)',
+  userIndex: true,
   async create(options) {
     const client = await nodeRedis();
-    const store = new RedisStore({ client, prefix: `${base}nr${++n}:`, ...options }) as unknown as ConformanceStore;
+    let store: ConformanceStore;
+    try {
+      store = new RedisStore({ client, prefix: `${base}nr${++n}:`, ...options }) as unknown as ConformanceStore;
+    } catch (err) {
+      // Options the store refuses: the client is closed here, as no dispose will.
+      await Promise.resolve(client.quit()).catch(() => {});
+      throw err;
+    }
     clientOf.set(store, { quit: () => (client.isOpen ? client.quit() : undefined) });
     return store;
   },
@@ -45,9 +53,17 @@ runConformance({
 
 runConformance({
   name: 'RedisStore (ioredis)',
+  userIndex: true,
   async create(options) {
     const client = await ioredis();
-    const store = new RedisStore({ client, prefix: `${base}io${++n}:`, ...options }) as unknown as ConformanceStore;
+    let store: ConformanceStore;
+    try {
+      store = new RedisStore({ client, prefix: `${base}io${++n}:`, ...options }) as unknown as ConformanceStore;
+    } catch (err) {
+      // Options the store refuses: the client is closed here, as no dispose will.
+      await Promise.resolve(client.quit()).catch(() => {});
+      throw err;
+    }
     clientOf.set(store, { quit: () => (client.status === 'end' ? undefined : client.quit()) });
     return store;
   },
@@ -394,5 +410,77 @@ describe('RedisStore: data layout and options', () => {
     const before = [io.listenerCount('error'), io.listenerCount('ready')];
     new RedisStore({ client: io }).close();
     expect([io.listenerCount('error'), io.listenerCount('ready')]).toEqual(before);
+  });
+});
+
+describe('RedisStore: maxSessionsPerUser across processes', () => {
+  const clients: Array<{ quit(): Promise<unknown> }> = [];
+  const stores: RedisStore[] = [];
+  afterAll(async () => {
+    for (const s of stores) {
+      await deleteByPrefix(admin, s.prefix);
+      await deleteByPrefix(admin, s.userPrefix);
+      s.close();
+    }
+    for (const c of clients) await c.quit();
+  });
+  const byUser = (data: SessionRecord) => (data as any).user?.id;
+  const login = (user: string, ago: number) => {
+    const at = Date.now() - ago;
+    return record({ user: { id: user }, _sessionkit: { created: at, seen: at } });
+  };
+  /** Two stores on one prefix, one per driver, as two app processes would be. */
+  async function pair(options: { maxSessionsPerUser: number; onLimit?: 'evict-oldest' | 'refuse' }) {
+    const nr = await nodeRedis();
+    const io = await ioredis();
+    clients.push(nr, io);
+    const prefix = `${base}lim${++n}:`;
+    const both = [nr, io].map((client) => new RedisStore({ client, prefix, userId: byUser, ...options }));
+    stores.push(...both);
+    return both as [RedisStore, RedisStore];
+  }
+
+  it('10 concurrent logins through two stores, limit 3, evict-oldest: exactly 3 live sessions, the 3 filed', async () => {
+    const [a, b] = await pair({ maxSessionsPerUser: 3 });
+    const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    await Promise.all(ids.map((id, i) => (i % 2 ? a : b).set(id, login('ann', 1000 - i))));
+    const live = (await admin.mGet(ids.map((id) => a.prefix + id))).filter((text) => text !== null);
+    expect(live).toHaveLength(3);
+    expect(await admin.sCard(`${a.userPrefix}ann`)).toBe(3);
+    expect((await b.listUserSessions('ann')).map((s) => s.id).sort()).toEqual((await a.listUserSessions('ann')).map((s) => s.id).sort());
+  });
+
+  it('10 concurrent logins through two stores, limit 3, refuse: 3 written, 7 SessionLimitErrors', async () => {
+    const [a, b] = await pair({ maxSessionsPerUser: 3, onLimit: 'refuse' });
+    const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    const results = await Promise.allSettled(ids.map((id, i) => (i % 2 ? a : b).set(id, login('ann', 1000 - i))));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code))
+      .toEqual(Array(7).fill('ESESSIONLIMIT'));
+    expect((await admin.mGet(ids.map((id) => a.prefix + id))).filter((text) => text !== null)).toHaveLength(3);
+  });
+
+  it('under a limit a touch renews a filed session but files none (only a write can, within the limit)', async () => {
+    const [a] = await pair({ maxSessionsPerUser: 1, onLimit: 'refuse' });
+    // Written without the store (by connect-redis, or a version before the index): live but not filed.
+    const unfiled = login('ann', 0);
+    await admin.set(`${a.prefix}old`, JSON.stringify(unfiled), { PX: 60_000 });
+    await a.touch('old', unfiled);
+    expect(await admin.sMembers(`${a.userPrefix}ann`)).toEqual([]);
+    await a.set('new', login('ann', 0));
+    const setTtl = await admin.pTTL(`${a.userPrefix}ann`);
+    await a.touch('new', record({ user: { id: 'ann' } }, 3_600_000));
+    expect(await admin.sMembers(`${a.userPrefix}ann`)).toEqual(['new']);
+    expect(await admin.pTTL(`${a.userPrefix}ann`)).toBeGreaterThan(setTtl);
+    // The unfiled session is no live session of the index's, but it is the user's: a plan counts only the set.
+    await expect(a.set('third', login('ann', 0))).rejects.toMatchObject({ code: 'ESESSIONLIMIT' });
+  });
+
+  it('destroySession drops the session from its user\'s set at once', async () => {
+    const [a] = await pair({ maxSessionsPerUser: 2 });
+    await a.set('one', login('ann', 10));
+    await a.set('two', login('ann', 5));
+    await a.destroySession('one');
+    expect(await admin.sMembers(`${a.userPrefix}ann`)).toEqual(['two']);
+    expect(await admin.get(`${a.prefix}one`)).toBeNull();
   });
 });

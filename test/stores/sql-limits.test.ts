@@ -229,6 +229,21 @@ for (const dialect of dialects) {
       expect((await t.store.listUserSessions('erin')).map((s) => s.id).sort()).toEqual(['a', 'c']);
     });
 
+    it('a session of the user saved for the first time under the index counts as a login', async () => {
+      // Written while the store had no user index: the record is the user's, but never filed.
+      const t = await fresh({ userId: undefined });
+      await t.store.set('legacy', login('lee', 1));
+      const limited = dialect.reopen(t, { userId: userOf, maxSessionsPerUser: 1, onLimit: 'refuse' });
+      made.push({ ...t, store: limited });
+      await limited.set('a', login('lee', 2));
+      const legacy = await limited.getVersioned('legacy');
+      await expect(limited.setIfVersion('legacy', legacy!.version, { ...legacy!.record, n: 1 })).rejects.toBeInstanceOf(SessionLimitError);
+      expect((await limited.listUserSessions('lee')).map((s) => s.id)).toEqual(['a']);
+      // Once filed, its saves are re-saves: 'a' saved conditionally at the limit.
+      const a = await limited.getVersioned('a');
+      expect(await limited.setIfVersion('a', a!.version, { ...a!.record, n: 1 })).toMatchObject({ written: true });
+    });
+
     it('stale entries (logged out, expired, row gone) do not count and are dropped by the next login', async () => {
       // Filed by a store with no limit, as a store over the same tables may have.
       const t = await fresh({});

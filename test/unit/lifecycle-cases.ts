@@ -163,7 +163,7 @@ export function lifecycleCases(target: LifecycleTarget): void {
       const cookie = cookieOf(login)!;
       advance(6 * MINUTE);
       await request(app).get('/count').set('Cookie', cookie).expect(200, { n: 1 });
-      expect(new Date((await recordIn(store, idOf(cookie)))!.cookie.expires).getTime()).toBe(end);
+      expect(new Date(String((await recordIn(store, idOf(cookie)))!.cookie.expires)).getTime()).toBe(end);
       advance(4 * MINUTE);
       expect((await request(app).get('/me').set('Cookie', cookie).expect(200)).body.user).toBeNull();
     });

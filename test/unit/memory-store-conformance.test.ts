@@ -3,5 +3,6 @@ import { runConformance } from '../stores/conformance.js';
 
 runConformance({
   name: 'MemoryStore',
+  userIndex: true,
   create: async (options) => new MemoryStore({ ...options }),
 });

@@ -3,12 +3,15 @@ import {
   expiresOf, parseRecord, Store,
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
 } from '../contract.js';
-import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from '../user-index.js';
+import {
+  destroyUserSessions, listUserSessions, planLogin, sessionLimitOf, userKeyOf, type SessionLimit, type UserIndexBackend,
+} from '../user-index.js';
 
 import { Deadlines, NEVER, type Abortable } from './deadlines.js';
 import { detectDriver, type Driver, type SendToNode } from './driver.js';
 import {
-  COMPARE_AND_SET, COMPARE_SET_AND_FILE, FILE_UNDER_USER, isNoScript, SET_AND_FILE, TOUCH_AND_FILE, type Script,
+  COMPARE_AND_SET, COMPARE_SET_AND_FILE, FILE_UNDER_USER, isNoScript, LIMITED_FILE, LIMITED_SET, REFILE_UNDER_USER,
+  SET_AND_FILE, TOUCH_AND_FILE, TOUCH_AND_REFILE, type Script,
 } from './scripts.js';
 
 /** How records become the stored text and back; JSON by default, as connect-redis. */
@@ -60,6 +63,17 @@ interface ErrorSource {
   off?(event: 'error', listener: (err: unknown) => void): unknown;
 }
 
+/** A script's integer answer (node-redis and ioredis both give a number). */
+function isAnswer(result: unknown, n: number): boolean {
+  return result === n;
+}
+
+/**
+ * The most times a login under `maxSessionsPerUser` reads the user's sessions again because
+ * another write changed them meanwhile; each retry means another write went through.
+ */
+const MAX_PLANS = 50;
+
 /** Session IDs per MGET or DEL when a user's sessions are loaded or ended together. */
 const MANY = 100;
 
@@ -89,6 +103,8 @@ export class RedisStore extends Store {
   readonly scanCount: number;
   readonly commandTimeout: number;
   private readonly userId: RedisStoreOptions['userId'];
+  /** `maxSessionsPerUser` and `onLimit`, when set. */
+  private readonly limit: SessionLimit | undefined;
   private readonly driver: Driver;
   /** The commands in flight and their deadlines; none when `commandTimeout` is 0. */
   private readonly deadlines: Deadlines | undefined;
@@ -123,6 +139,7 @@ export class RedisStore extends Store {
     }
     this.deadlines = this.commandTimeout ? new Deadlines(this.commandTimeout) : undefined;
     this.userId = o.userId;
+    this.limit = sessionLimitOf(o, 'RedisStore');
     // A node-redis client or cluster with no 'error' listener throws on a lost connection and
     // ends the process. The store listens so an outage can't crash the app: requests get the
     // errors through their commands, and the store re-emits them to its own 'error' listeners.
@@ -219,6 +236,10 @@ export class RedisStore extends Store {
     }
     const text = this.serializer.stringify(record);
     const userKey = this.userKey(record);
+    if (userKey !== undefined && this.limit) {
+      await this.limitedWrite(sid, userKey, text, ttl, undefined);
+      return;
+    }
     if (userKey !== undefined && !this.driver.cluster) {
       await this.runScript(SET_AND_FILE, [key, userKey], [text, this.ttlArg(ttl), sid]);
       return;
@@ -258,11 +279,14 @@ export class RedisStore extends Store {
     const ttl = this.ttlMs(session);
     const userKey = ttl > 0 ? this.userKey(session) : undefined;
     if (userKey !== undefined && !this.driver.cluster) {
-      await this.runScript(TOUCH_AND_FILE, [key, userKey], [String(ttl), sid]);
+      await this.runScript(this.limit ? TOUCH_AND_REFILE : TOUCH_AND_FILE, [key, userKey], [String(ttl), sid]);
       return;
     }
-    // A non-positive expiry deletes the key, as connect-redis's EXPIRE does.
-    await both(this.send(key, ['PEXPIRE', key, String(ttl)]), this.fileUnderUser(sid, userKey, ttl));
+    // A non-positive expiry deletes the key, as connect-redis's EXPIRE does. Under a limit, a
+    // touch files no session: it only keeps the set of one already filed alive.
+    const filing = userKey === undefined ? undefined
+      : this.limit ? this.runScript(REFILE_UNDER_USER, [userKey], [sid, String(ttl)]) : this.fileUnderUser(sid, userKey, ttl);
+    await both(this.send(key, ['PEXPIRE', key, String(ttl)]), filing);
   }
 
   /** Every live session, as an array of records with their `id`, as connect-redis returns them. */
@@ -371,7 +395,9 @@ export class RedisStore extends Store {
     const text = this.serializer.stringify(record);
     const ttlArg = ttl <= 0 ? '-1' : this.ttlArg(ttl);
     const userKey = ttl > 0 ? this.userKey(record) : undefined;
-    const result = userKey !== undefined && !this.driver.cluster
+    const result = userKey !== undefined && this.limit
+      ? await this.limitedWrite(sid, userKey, text, ttl, version)
+      : userKey !== undefined && !this.driver.cluster
       ? await this.runScript(COMPARE_SET_AND_FILE, [key, userKey], [version, text, ttlArg, sid])
       : await both(this.runScript(COMPARE_AND_SET, [key], [version, text, ttlArg]), this.fileUnderUser(sid, userKey, ttl));
     if (result === 1 || result === '1') return { written: true, version: text };
@@ -380,7 +406,101 @@ export class RedisStore extends Store {
     return { written: false, current: current ? { record: current, version: result } : null };
   }
 
+  /**
+   * A write of a session filed under `userKey`, with `maxSessionsPerUser`: a conditional one
+   * when `version` is given (answering as COMPARE_AND_SET does). A session already filed under
+   * the user is written at once; a login reads the user's sessions, plans (drops the stale
+   * entries, chooses whom to evict, or refuses) and files only if the user's set is still what
+   * it read, else reads again. On one server the check, the evictions and the write are one
+   * script; on a cluster, see clusterLogin.
+   */
+  private async limitedWrite(sid: string, userKey: string, text: string, ttl: number, version: string | undefined): Promise<unknown> {
+    const key = this.key(sid);
+    const ttlArg = this.ttlArg(ttl);
+    const cas = version === undefined ? ['0', ''] : ['1', version];
+    if (this.driver.cluster) {
+      const filed = await this.runScript(LIMITED_FILE, [userKey], [sid, ttlArg, '0']);
+      if (isAnswer(filed, 1)) return this.writeOne(key, text, ttl, version);
+      return this.clusterLogin(sid, userKey, text, ttl, version);
+    }
+    let result = await this.runScript(LIMITED_SET, [key, userKey], [...cas, text, ttlArg, sid, '0']);
+    for (let plans = 1; isAnswer(result, 2) || isAnswer(result, 3); plans++) {
+      const { evict, args } = await this.plan(sid, userKey, plans);
+      result = await this.runScript(LIMITED_SET, [key, userKey, ...evict.map((id) => this.key(id))], [...cas, text, ttlArg, sid, ...args]);
+    }
+    return result;
+  }
+
+  /**
+   * A login on a cluster, where the session lives in another slot than the user's set: the
+   * session is written first, then filed by a script that checks the set is still what the plan
+   * read, then the evicted sessions are ended. So the set never holds a session not yet written
+   * (which another login would drop as stale); a login refused on a later plan takes its write
+   * back (a new session is deleted, a conditional write is undone).
+   */
+  private async clusterLogin(sid: string, userKey: string, text: string, ttl: number, version: string | undefined): Promise<unknown> {
+    const key = this.key(sid);
+    let result: unknown;
+    let written = false;
+    try {
+      for (let plans = 1; ; plans++) {
+        const { evict, args } = await this.plan(sid, userKey, plans);
+        if (!written) {
+          result = await this.writeOne(key, text, ttl, version);
+          if (version !== undefined && !isAnswer(result, 1)) return result;
+          written = true;
+        }
+        if (isAnswer(await this.runScript(LIMITED_FILE, [userKey], [sid, this.ttlArg(ttl), ...args]), 1)) {
+          if (evict.length) await this.destroyMany(evict);
+          return result;
+        }
+      }
+    } catch (err) {
+      if (written) {
+        await (version === undefined ? this.send(key, ['DEL', key]) : this.runScript(COMPARE_AND_SET, [key], [text, version, this.ttlArg(ttl)]));
+      }
+      throw err;
+    }
+  }
+
+  /** SET of one session, or its COMPARE_AND_SET from `version`. */
+  private writeOne(key: string, text: string, ttl: number, version: string | undefined): Promise<unknown> {
+    if (version !== undefined) return this.runScript(COMPARE_AND_SET, [key], [version, text, this.ttlArg(ttl)]);
+    return this.send(key, this.disableTTL ? ['SET', key, text] : ['SET', key, text, 'PX', String(ttl)]);
+  }
+
+  /**
+   * The plan of a login (see planLogin) from the user's set as it is now, and the arguments that
+   * check it in LIMITED_SET and LIMITED_FILE: the IDs read, then the entries to drop.
+   */
+  private async plan(sid: string, userKey: string, plans: number): Promise<{ evict: string[]; args: string[] }> {
+    const user = userKey.slice(this.userPrefix.length);
+    if (plans > MAX_PLANS) throw new Error(`RedisStore: the sessions of user ${user} kept changing during a login`);
+    const ids = ((await this.send(userKey, ['SMEMBERS', userKey])) as unknown[]).map(String);
+    const { stale, evict } = planLogin(sid, user, ids, await this.loadMany(ids), this.userId, this.limit!);
+    const drops = [...stale, ...evict];
+    return { evict, args: ['1', String(ids.length), ...ids, String(drops.length), ...drops] };
+  }
+
   // The user index: a set of session IDs per user, each ID re-checked against its record.
+
+  /** True when the store was given a `userId` option. */
+  get indexesUsers(): boolean {
+    return typeof this.userId === 'function';
+  }
+
+  /** The user a record is filed under (as a string), or undefined. */
+  userIdOf(record: SessionRecord): string | undefined {
+    return userKeyOf(this.userId, record);
+  }
+
+  /** Ends one session (one device): deletes it and drops it from its user's set. */
+  async destroySession(sid: string): Promise<void> {
+    const key = this.key(sid);
+    const loaded = await this.read(sid);
+    const userKey = loaded ? this.userKey(loaded.record) : undefined;
+    await both(this.send(key, ['DEL', key]), userKey === undefined ? undefined : this.send(userKey, ['SREM', userKey, sid]));
+  }
 
   private get index(): UserIndexBackend {
     return {

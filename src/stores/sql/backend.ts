@@ -88,6 +88,12 @@ export interface SqlBackend {
    * its evictions and drops, the row and the entry. `admit` throwing rolls everything back.
    */
   writeLimited(d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean>;
+  /**
+   * The conditional update of a session already filed under `user`, in one statement: true
+   * when the live row's text was `version`, the entry (user, sid) is there, and the row is now
+   * `text`. A re-save under a limit, which needs no lock.
+   */
+  writeIfFiled(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string): Promise<boolean>;
   /** Moves the expiry of a live row; never creates one. */
   renew(d: Deadline, sid: string, expires: number, now: number): Promise<void>;
   remove(d: Deadline, sid: string): Promise<void>;
@@ -465,9 +471,17 @@ export abstract class SqlStore extends Store implements UserIndexStore {
     const limited = user !== undefined && this.maxSessionsPerUser !== undefined;
     return this.op(async (backend, d): Promise<ConditionalWrite> => {
       const now = Date.now();
-      const written = limited
-        ? await this.writeLimited(backend, d, sid, text, record, user, version)
-        : await backend.writeIf(d, sid, version, text, this.expiresOf(record, now), now, user);
+      let written: boolean;
+      if (limited) {
+        // A re-save of the user's session (it was the user's before) is one statement; anything
+        // else, and a re-save that did not apply, goes through the user's lock.
+        const previous = parseRecord(version);
+        written = (previous !== null && this.userIdOf(previous) === user &&
+          await backend.writeIfFiled(d, sid, version, text, this.expiresOf(record, now), now, user)) ||
+          await this.writeLimited(backend, d, sid, text, record, user, version);
+      } else {
+        written = await backend.writeIf(d, sid, version, text, this.expiresOf(record, now), now, user);
+      }
       if (written) {
         return { written: true, version: text };
       }

@@ -400,6 +400,16 @@ class MySQLBackend implements SqlBackend {
     }
   }
 
+  async writeIfFiled(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string): Promise<boolean> {
+    const c = this.c;
+    const changed = await this.run(d,
+      `UPDATE ${this.table} SET ${c.data} = ?, ${c.expires} = ? WHERE ${c.id} = ? AND ${c.data} = ? AND ${c.expires} > ?
+       AND EXISTS (SELECT 1 FROM ${this.users} WHERE user_id = ? AND session_id = ?)`,
+      [text, seconds(expires), sid, version, now / 1000, user, sid],
+    );
+    return changed > 0;
+  }
+
   async writeLimited(d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean> {
     const c = this.c;
     // A named lock per table and user (at most 64 characters), held across the transaction:

@@ -144,7 +144,7 @@ const at = (param: string) => `to_timestamp(${param}::float8 / 1000)::timestamp`
 const EXPIRES_MS = `date_part('epoch', expire::timestamptz) * 1000`;
 
 /** The statements sent as named prepared statements (those of every request). */
-type Prepared = 'read' | 'write' | 'writeIf' | 'renew' | 'remove';
+type Prepared = 'read' | 'write' | 'writeIf' | 'writeIfFiled' | 'renew' | 'remove';
 
 class PostgresBackend implements SqlBackend {
   private readonly table: string;
@@ -190,6 +190,8 @@ class PostgresBackend implements SqlBackend {
         `UPDATE ${T} SET sess = $1, expire = ${at('$2')} WHERE sid = $3 AND sess::text = $4 AND expire > ${at('$5')}`,
         '$6',
       ),
+      writeIfFiled: `UPDATE ${T} SET sess = $1, expire = ${at('$2')} WHERE sid = $3 AND sess::text = $4 AND expire > ${at('$5')}
+                       AND EXISTS (SELECT 1 FROM ${U} WHERE user_id = $6 AND sid = $3)`,
       renew: `UPDATE ${T} SET expire = ${at('$1')} WHERE sid = $2 AND expire > ${at('$3')}`,
       remove: indexesUsers
         ? `WITH f AS (DELETE FROM ${U} WHERE sid = $1) DELETE FROM ${T} WHERE sid = $1`
@@ -226,6 +228,7 @@ class PostgresBackend implements SqlBackend {
       read: statement(this.sql.read!),
       write: statement(this.sql.write!),
       writeIf: statement(this.sql.writeIf!),
+      writeIfFiled: statement(this.sql.writeIfFiled!),
       renew: statement(this.sql.renew!),
       remove: statement(this.sql.remove!),
     };
@@ -345,6 +348,10 @@ class PostgresBackend implements SqlBackend {
       return rows[0].n > 0;
     }
     return ((await this.named(d, 'writeIf', params)).rowCount ?? 0) > 0;
+  }
+
+  async writeIfFiled(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string): Promise<boolean> {
+    return ((await this.named(d, 'writeIfFiled', [text, expires, sid, version, now, user])).rowCount ?? 0) > 0;
   }
 
   async writeLimited(d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean> {

@@ -111,7 +111,7 @@ class SQLiteBackend implements SqlBackend {
    */
   private locked = false;
   private readonly writeFiled: (sid: string, text: string, expires: number, user: string) => void;
-  private readonly writeIfFiled: (sid: string, version: string, text: string, expires: number, now: number, user: string) => boolean;
+  private readonly updateAndFile: (sid: string, version: string, text: string, expires: number, now: number, user: string) => boolean;
   private readonly limited: (w: LimitedWrite, admit: Admit) => boolean;
 
   constructor(
@@ -130,7 +130,7 @@ class SQLiteBackend implements SqlBackend {
       this.upsert(sid, text, expires);
       this.fileUser(sid, user);
     }).immediate;
-    this.writeIfFiled = db.transaction((sid, version, text, expires, now, user) => {
+    this.updateAndFile = db.transaction((sid, version, text, expires, now, user) => {
       if (!this.update(sid, version, text, expires, now)) return false;
       this.fileUser(sid, user);
       return true;
@@ -271,8 +271,15 @@ class SQLiteBackend implements SqlBackend {
   async writeIf(_d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean> {
     return this.guarded(true, () =>
       user !== undefined && this.indexesUsers
-        ? this.writeIfFiled(sid, version, text, expires, now, user)
+        ? this.updateAndFile(sid, version, text, expires, now, user)
         : this.update(sid, version, text, expires, now));
+  }
+
+  async writeIfFiled(_d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string): Promise<boolean> {
+    return this.guarded(true, () => this.sql(
+      `UPDATE ${this.table} SET sess = ?, expire = ? WHERE sid = ? AND sess = ? AND expire > ?
+       AND EXISTS (SELECT 1 FROM ${this.users} WHERE user_id = ? AND sid = ?)`,
+    ).run(text, expires, sid, version, now, user, sid).changes > 0);
   }
 
   async writeLimited(_d: Deadline, w: LimitedWrite, admit: Admit): Promise<boolean> {
