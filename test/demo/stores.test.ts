@@ -283,6 +283,12 @@ describe.each(storeCases)('the session lifecycle in the demo on $name', ({ name,
       const res = await laptop.post('/sessions/logout-device').type('form').send({ _csrf, device }).expect(303);
       expect(res.headers.location).toBe('/sessions?ended=0');
     }
+    // A field given twice arrives as an array: no device at all.
+    const twice = await laptop.post('/sessions/logout-device').type('form')
+      .send(`_csrf=${encodeURIComponent(_csrf)}&device=${firefox.handle}&device=${firefox.handle}`).expect(303);
+    expect(twice.headers.location).toBe('/sessions');
+    // Logged out, the form ends nothing.
+    await request(app).post('/sessions/logout-device').type('form').send({ _csrf, device: firefox.handle }).expect(403);
     expect(await opened.store!.listUserSessions('alice')).toHaveLength(2);
     expect(await opened.store!.listUserSessions('bob')).toHaveLength(1);
 
