@@ -63,7 +63,7 @@ export function createApp({
   if (!sessionMiddleware) {
     // Store-backed sessions only (a sealed session has no store to save to or touch).
     options.resave = false;
-    // An unmodified session's expiry is renewed in the store at most once a minute.
+    // An unmodified session's expiry, and when it was last seen, are written at most once a minute.
     options.touchAfter = 60;
   }
   if (store) options.store = store;
