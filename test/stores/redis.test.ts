@@ -270,7 +270,7 @@ describe('RedisStore: data layout and options', () => {
         }
       }
 
-      it('writes, touches and conditionally writes a session and files it under its user in one command', async () => {
+      it('writes and conditionally writes a session and files it under its user in one command; a touch is two sent together', async () => {
         const store = await make(driver, { userId: (d) => (d as any).uid });
         const key = `${store.userPrefix}8`;
         // Each script reaches the server once in full (EVAL), the first time it is missing there.
@@ -280,7 +280,8 @@ describe('RedisStore: data layout and options', () => {
         expect(await commandsOf(store, () => store.set('a', record({ uid: 8 }, 60_000)))).toEqual(['EVALSHA']);
         expect(await admin.sMembers(key)).toEqual(['a']);
         expect(JSON.parse((await admin.get(`${store.prefix}a`))!).uid).toBe(8);
-        expect(await commandsOf(store, () => store.touch('a', record({ uid: 8 }, 600_000)))).toEqual(['EVALSHA']);
+        expect(await commandsOf(store, () => store.touch('a', record({ uid: 8 }, 600_000)))).toEqual(['PEXPIRE', 'PEXPIRE']);
+        expect(await admin.pTTL(key)).toBeGreaterThan(890_000);
         expect(await admin.pTTL(`${store.prefix}a`)).toBeGreaterThan(590_000);
         const { version } = (await store.getVersioned('a'))!;
         expect(await commandsOf(store, () => store.setIfVersion('b', version, record({ uid: 8 })))).toEqual(['EVALSHA']);
@@ -293,27 +294,60 @@ describe('RedisStore: data layout and options', () => {
         expect(await admin.exists([`${store.prefix}ghost`, `${store.userPrefix}9`])).toBe(0);
       });
 
-      it("gives the user's set half a ttl of headroom, so touches within it leave the set's expiry alone", async () => {
+      it("makes the user's set outlive its sessions: the longest expiry and half as long again, never shortened", async () => {
         const store = await make(driver, { userId: (d) => (d as any).uid });
         const key = `${store.userPrefix}5`;
         await store.set('s', record({ uid: 5 }, 60_000));
         const first = await admin.pTTL(key);
         expect(first).toBeGreaterThan(85_000);
         expect(first).toBeLessThanOrEqual(90_000);
-        // Due within the headroom: the set keeps its expiry (it still outlives the session).
-        await store.touch('s', record({ uid: 5 }, 70_000));
-        const after = await admin.pTTL(key);
-        expect(after).toBeLessThanOrEqual(first);
-        expect(after).toBeGreaterThan(70_000);
-        // Beyond it: extended to the new expiry and half as long again.
+        // A touch to a shorter expiry than the set's leaves the set alone.
+        await store.touch('s', record({ uid: 5 }, 30_000));
+        expect(await admin.pTTL(key)).toBeLessThanOrEqual(first);
+        expect(await admin.pTTL(key)).toBeGreaterThan(80_000);
+        // A longer one: extended to the new expiry and half as long again.
         await store.touch('s', record({ uid: 5 }, 100_000));
         expect(await admin.pTTL(key)).toBeGreaterThan(145_000);
-        // Never shortened by a shorter session of the same user.
+        // Never shortened by a shorter session of the same user, saved or touched.
         await store.set('short', record({ uid: 5 }, 10_000));
+        await store.touch('short', record({ uid: 5 }, 10_000));
         expect(await admin.pTTL(key)).toBeGreaterThan(145_000);
         const forever = await make(driver, { userId: (d) => (d as any).uid, disableTTL: true });
         await forever.set('f', record({ uid: 5 }));
         expect(await admin.pTTL(`${forever.userPrefix}5`)).toBe(-1);
+      });
+
+      it('touches with a script where the server has no PEXPIRE GT (before Redis 7.0), from then on', async () => {
+        const store = await make(driver, { userId: (d) => (d as any).uid });
+        const key = `${store.userPrefix}6`;
+        await store.set('s', record({ uid: 6 }, 60_000));
+        // Injected: what Redis 6 answers to PEXPIRE … GT (or, for `fault`, any other error).
+        const client = store.client as { sendCommand(...args: unknown[]): Promise<unknown>; call(...args: unknown[]): Promise<unknown> };
+        const method = driver === 'node-redis' ? 'sendCommand' : 'call';
+        const real = client[method].bind(client);
+        let fault = "ERR wrong number of arguments for 'pexpire' command";
+        const sent: string[] = [];
+        const spy = vi.spyOn(client, method).mockImplementation(((...args: unknown[]) => {
+          const command = (driver === 'node-redis' ? args[0] : args) as string[];
+          sent.push(String(command[0]).toUpperCase());
+          if (command.includes('GT') && fault) return Promise.reject(new Error(fault));
+          return real(...args);
+        }) as never);
+        try {
+          // Another error fails the touch, and GT is tried again next time.
+          fault = 'ERR boom';
+          await expect(store.touch('s', record({ uid: 6 }, 100_000))).rejects.toThrow('boom');
+          fault = "ERR wrong number of arguments for 'pexpire' command";
+          await store.touch('s', record({ uid: 6 }, 100_000));
+          expect(await admin.pTTL(`${store.prefix}s`)).toBeGreaterThan(95_000);
+          expect(await admin.pTTL(key)).toBeGreaterThan(145_000);
+          sent.length = 0;
+          await store.touch('s', record({ uid: 6 }, 200_000));
+          expect(sent).toEqual(['EVALSHA']);
+          expect(await admin.pTTL(key)).toBeGreaterThan(295_000);
+        } finally {
+          spy.mockRestore();
+        }
       });
 
       it("ends a user's sessions in a few commands however many there are (MGET and DEL a hundred at a time)", async () => {

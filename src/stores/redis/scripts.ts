@@ -67,17 +67,6 @@ file(KEYS[2], ARGV[3], ttl)
 return 1
 `);
 
-/**
- * PEXPIRE of session KEYS[1] by ARGV[1] ms (above 0) and, when the session exists, its filing as
- * ARGV[2] under the user's set KEYS[2]; a missing session is neither created nor filed.
- */
-export const TOUCH_AND_FILE = script(`${FILE}
-if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 then
-  file(KEYS[2], ARGV[2], tonumber(ARGV[1]))
-end
-return 1
-`);
-
 /** COMPARE_AND_SET of KEYS[1] with its arguments, filing ARGV[4] under the user's set KEYS[2] when written. */
 export const COMPARE_SET_AND_FILE = script(FILE + compareAndSet('file(KEYS[2], ARGV[4], ttl)'));
 
@@ -148,8 +137,9 @@ return 1
 `);
 
 /**
- * TOUCH_AND_FILE under `maxSessionsPerUser`: the set's expiry follows a session already filed,
- * but a touch files no session (only a write can, within the limit).
+ * A touch where PEXPIRE has no GT option (before Redis 7.0): PEXPIRE of session KEYS[1] by
+ * ARGV[1] ms (above 0) and, when it exists and is filed as ARGV[2] in the user's set KEYS[2],
+ * the set's expiry follows it. A touch files no session: only a write does (within the limit).
  */
 export const TOUCH_AND_REFILE = script(`${FILE}
 if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 1 and redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 1 then
@@ -158,7 +148,7 @@ end
 return 1
 `);
 
-/** FILE_UNDER_USER under `maxSessionsPerUser`, for a touch on a cluster: only a session already filed. */
+/** The set's half of TOUCH_AND_REFILE, for a cluster: KEYS[1] the set, ARGV[1] the session, ARGV[2] its expiry. */
 export const REFILE_UNDER_USER = script(`${FILE}
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
   file(KEYS[1], ARGV[1], tonumber(ARGV[2]))
