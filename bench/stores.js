@@ -280,30 +280,37 @@ export const families = {
       const PgSimple = (await import('connect-pg-simple')).default(session);
       const pool = new pg.Pool({ connectionString: databaseUrl, max: 32, connectionTimeoutMillis: 5000 });
       const skTable = `skbench_${unique}_sk`;
-      const peerTable = `skbench_${unique}_pg`;
+      // connect-pg-simple names its primary key "session_pkey" whatever its table, and index
+      // names are unique per schema: its table gets a schema of its own, so no other table of
+      // its (a test's, another run's) collides with it.
+      const peerSchema = `skbench_${unique}_pg`;
+      const peerTable = 'session';
+      const peerQualified = `"${peerSchema}"."${peerTable}"`;
       const drop = async () => {
-        for (const t of [skTable, `${skTable}_users`, peerTable]) await pool.query(`DROP TABLE IF EXISTS "${t}"`);
+        for (const t of [skTable, `${skTable}_users`]) await pool.query(`DROP TABLE IF EXISTS "${t}"`);
+        await pool.query(`DROP SCHEMA IF EXISTS "${peerSchema}" CASCADE`);
       };
       const sk = new Store({ pool, tableName: skTable, userId, pruneInterval: false });
       const skBare = new Store({ pool, tableName: skTable, pruneInterval: false, createTable: false });
-      const peer = new PgSimple({ pool, tableName: peerTable, createTableIfMissing: true, pruneSessionInterval: false });
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS "${peerSchema}"`);
+      const peer = new PgSimple({ pool, schemaName: peerSchema, tableName: peerTable, createTableIfMissing: true, pruneSessionInterval: false });
       try {
         // The first query of each store creates its table.
         await cb(sk, 'get', 'none');
         await cb(peer, 'get', 'none');
         const fill = (table, idOf, expiresSql, from, to) =>
           pool.query(
-            `INSERT INTO "${table}" (sid, sess, expire)
+            `INSERT INTO ${table} (sid, sess, expire)
              SELECT ${idOf}, replace($1, '#N#', g::text)::json, ${expiresSql} FROM generate_series($2::int, $3::int) g`,
             [template, from, to - 1],
           );
         const live = `now()::timestamp + interval '1 hour'`;
         await inSlices(size, 100_000, async (from, to) => {
-          await fill(skTable, 'md5(g::text)', live, from, to);
+          await fill(`"${skTable}"`, 'md5(g::text)', live, from, to);
           await pool.query(`INSERT INTO "${skTable}_users" (user_id, sid) SELECT 'u' || g, md5(g::text) FROM generate_series($1::int, $2::int) g`, [from, to - 1]);
-          await fill(peerTable, 'md5(g::text)', live, from, to);
+          await fill(peerQualified, 'md5(g::text)', live, from, to);
         });
-        for (const t of [skTable, `${skTable}_users`, peerTable]) await pool.query(`VACUUM ANALYZE "${t}"`);
+        for (const t of [`"${skTable}"`, `"${skTable}_users"`, peerQualified]) await pool.query(`VACUUM ANALYZE ${t}`);
       } catch (err) {
         await drop();
         await pool.end();
@@ -311,13 +318,13 @@ export const families = {
       }
       const addExpired = (table) => () =>
         pool.query(
-          `INSERT INTO "${table}" (sid, sess, expire)
+          `INSERT INTO ${table} (sid, sess, expire)
            SELECT md5('expired' || g), replace($1, '#N#', g::text)::json, now()::timestamp - interval '1 minute' FROM generate_series(0, $2::int) g`,
           [template, EXPIRED - 1],
         );
       const tableBytes = async (tables) => {
         let total = 0;
-        for (const t of tables) total += Number((await pool.query('SELECT pg_total_relation_size($1) AS n', [`"${t}"`])).rows[0].n);
+        for (const t of tables) total += Number((await pool.query('SELECT pg_total_relation_size($1) AS n', [t])).rows[0].n);
         return total / size;
       };
       return {
@@ -327,16 +334,16 @@ export const families = {
           { id: 'peer', label: 'connect-pg-simple', store: peer },
         ],
         cleanup: {
-          sk: { addExpired: addExpired(skTable), run: () => sk.prune(), how: 'prune(): DELETE ... LIMIT 1000 FOR UPDATE SKIP LOCKED per statement' },
+          sk: { addExpired: addExpired(`"${skTable}"`), run: () => sk.prune(), how: 'prune(): DELETE ... LIMIT 1000 FOR UPDATE SKIP LOCKED per statement' },
           peer: {
-            addExpired: addExpired(peerTable),
+            addExpired: addExpired(peerQualified),
             run: () => new Promise((resolve) => peer.pruneSessions(() => resolve(EXPIRED))),
             how: 'pruneSessions(): one DELETE',
           },
         },
         bytes: async () => [
-          { id: 'sk', bytesPerSession: await tableBytes([skTable, `${skTable}_users`]), how: 'pg_total_relation_size of the table and its user index table / sessions' },
-          { id: 'peer', bytesPerSession: await tableBytes([peerTable]), how: 'pg_total_relation_size / sessions' },
+          { id: 'sk', bytesPerSession: await tableBytes([`"${skTable}"`, `"${skTable}_users"`]), how: 'pg_total_relation_size of the table and its user index table / sessions' },
+          { id: 'peer', bytesPerSession: await tableBytes([peerQualified]), how: 'pg_total_relation_size / sessions' },
         ],
         userStores: [{ id: 'sk', store: sk }],
         close: async () => {

@@ -270,14 +270,15 @@ describe('RedisStore: data layout and options', () => {
         }
       }
 
-      it('writes and conditionally writes a session and files it under its user in one command; a touch is two sent together', async () => {
+      it('writes, touches and conditionally writes a session and files it under its user in one round trip, plain commands but for the conditional script', async () => {
         const store = await make(driver, { userId: (d) => (d as any).uid });
         const key = `${store.userPrefix}8`;
         // Each script reaches the server once in full (EVAL), the first time it is missing there.
         await store.set('warm', record({ uid: 'w' }));
         await store.touch('warm', record({ uid: 'w' }));
         await store.setIfVersion('warm', (await store.getVersioned('warm'))!.version, record({ uid: 'w' }));
-        expect(await commandsOf(store, () => store.set('a', record({ uid: 8 }, 60_000)))).toEqual(['EVALSHA']);
+        expect(await commandsOf(store, () => store.set('a', record({ uid: 8 }, 60_000)))).toEqual(['SET', 'SADD', 'PEXPIRE', 'PEXPIRE']);
+        expect(await admin.pTTL(key)).toBeGreaterThan(85_000);
         expect(await admin.sMembers(key)).toEqual(['a']);
         expect(JSON.parse((await admin.get(`${store.prefix}a`))!).uid).toBe(8);
         expect(await commandsOf(store, () => store.touch('a', record({ uid: 8 }, 600_000)))).toEqual(['PEXPIRE', 'PEXPIRE']);
@@ -317,7 +318,7 @@ describe('RedisStore: data layout and options', () => {
         expect(await admin.pTTL(`${forever.userPrefix}5`)).toBe(-1);
       });
 
-      it('touches with a script where the server has no PEXPIRE GT (before Redis 7.0), from then on', async () => {
+      it('touches and saves with scripts where the server has no PEXPIRE NX/GT (before Redis 7.0), from then on', async () => {
         const store = await make(driver, { userId: (d) => (d as any).uid });
         const key = `${store.userPrefix}6`;
         await store.set('s', record({ uid: 6 }, 60_000));
@@ -330,7 +331,9 @@ describe('RedisStore: data layout and options', () => {
         const spy = vi.spyOn(client, method).mockImplementation(((...args: unknown[]) => {
           const command = (driver === 'node-redis' ? args[0] : args) as string[];
           sent.push(String(command[0]).toUpperCase());
-          if (command.includes('GT') && fault) return Promise.reject(new Error(fault));
+          if (String(command[0]).toUpperCase() === 'PEXPIRE' && (command.includes('GT') || command.includes('NX')) && fault) {
+            return Promise.reject(new Error(fault));
+          }
           return real(...args);
         }) as never);
         try {
@@ -345,6 +348,11 @@ describe('RedisStore: data layout and options', () => {
           await store.touch('s', record({ uid: 6 }, 200_000));
           expect(sent).toEqual(['EVALSHA']);
           expect(await admin.pTTL(key)).toBeGreaterThan(295_000);
+          sent.length = 0;
+          await store.set('t', record({ uid: 6 }, 400_000));
+          expect(sent).toEqual(['EVALSHA']);
+          expect(await admin.sMembers(key)).toEqual(expect.arrayContaining(['s', 't']));
+          expect(await admin.pTTL(key)).toBeGreaterThan(595_000);
         } finally {
           spy.mockRestore();
         }

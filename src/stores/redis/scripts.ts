@@ -54,7 +54,9 @@ return 1
 
 /**
  * SET of session KEYS[1] to ARGV[1] (with a PX of ARGV[2] ms above 0; 0 = no expiry), and its
- * filing as ARGV[3] under the user's set KEYS[2]: one round trip where both keys share a server.
+ * filing as ARGV[3] under the user's set KEYS[2], where both keys share a server: the save of a
+ * store with `disableTTL`, or on a server whose PEXPIRE has no NX/GT (before Redis 7.0); else
+ * the store sends plain commands, which cost Redis less.
  */
 export const SET_AND_FILE = script(`${FILE}
 local ttl = tonumber(ARGV[2])

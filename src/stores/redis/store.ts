@@ -114,7 +114,7 @@ export class RedisStore extends Store {
   /** The commands in flight and their deadlines; none when `commandTimeout` is 0. */
   private readonly deadlines: Deadlines | undefined;
   private readonly onClientError: (err: unknown) => void;
-  /** Whether the server takes PEXPIRE's GT option (Redis 7.0 and later); false once it refused it. */
+  /** Whether the server takes PEXPIRE's NX and GT options (Redis 7.0 and later); false once it refused them. */
   private expireGt = true;
 
   constructor(options: RedisStoreOptions) {
@@ -246,6 +246,24 @@ export class RedisStore extends Store {
     if (userKey !== undefined && this.limit) {
       await this.limitedWrite(sid, userKey, text, ttl, undefined);
       return;
+    }
+    // SET, then the filing: SADD, and the set made to outlive the session with half as long
+    // again of headroom, never shortened (PEXPIRE NX gives a new set its expiry, GT extends an
+    // old one), in plain commands sent together, where a script costs Redis ten times more.
+    if (userKey !== undefined && this.expireGt && !this.disableTTL) {
+      const setTtl = String(ttl + Math.floor(ttl / 2));
+      try {
+        await this.bounded((signal) => Promise.all([
+          this.driver.send(key, ['SET', key, text, 'PX', String(ttl)], signal),
+          this.driver.send(userKey, ['SADD', userKey, sid], signal),
+          this.driver.send(userKey, ['PEXPIRE', userKey, setTtl, 'NX'], signal),
+          this.driver.send(userKey, ['PEXPIRE', userKey, setTtl, 'GT'], signal),
+        ]));
+        return;
+      } catch (err) {
+        if (!isNoExpireGt(err)) throw err;
+        this.expireGt = false;
+      }
     }
     if (userKey !== undefined && !this.driver.cluster) {
       await this.runScript(SET_AND_FILE, [key, userKey], [text, this.ttlArg(ttl), sid]);

@@ -4,8 +4,8 @@ import {
   expiresOf, metaOf, parseRecord, Store,
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserIndexStore, type UserSession, type VersionedRecord,
 } from '../contract.js';
-import { destroyUserSessions, listUserSessions, userKeyOf, type UserIndexBackend } from '../user-index.js';
-import { DriverMissingError, SessionLimitError, StoreClosedError } from '../../errors.js';
+import { userKeyOf, userSession } from '../user-index.js';
+import { DriverMissingError, SessionLimitError, StoreClosedError, UserIdOptionError } from '../../errors.js';
 import { withinDeadline, type Deadline } from './deadline.js';
 
 /** The options every SQL store takes. */
@@ -30,6 +30,8 @@ export interface FiledSession {
   sid: string;
   /** The text of its live row; null when the row is gone or expired. */
   text: string | null;
+  /** When its live row expires (ms since the epoch); null when the row is gone or expired. */
+  expires: number | null;
   /** When it was filed (a login's order; 0 for an entry filed without a limit in force). */
   filed: number;
 }
@@ -71,8 +73,6 @@ export interface SqlBackend {
   /** Creates the session table (and, with a user index, its table) when missing; harmless when they exist. */
   createSchema(d: Deadline): Promise<void>;
   read(d: Deadline, sid: string, now: number): Promise<StoredRow | null>;
-  /** The live rows among `sids` (in any order; missing and expired ones left out), in one statement or transaction. */
-  readMany(d: Deadline, sids: string[], now: number): Promise<Array<StoredRow & { sid: string }>>;
   readAll(d: Deadline, now: number): Promise<Array<StoredRow & { sid: string }>>;
   ids(d: Deadline, now: number): Promise<string[]>;
   count(d: Deadline, now: number): Promise<number>;
@@ -102,7 +102,8 @@ export interface SqlBackend {
   removeAll(d: Deadline): Promise<void>;
   /** Deletes up to `limit` expired rows (and their user index entries); returns how many. */
   pruneBatch(d: Deadline, now: number, limit: number): Promise<number>;
-  userMembers(d: Deadline, user: string): Promise<string[]>;
+  /** The sessions filed under a user, each with its live row (if any), in one statement. */
+  userFiled(d: Deadline, user: string, now: number): Promise<FiledSession[]>;
   userRemove(d: Deadline, user: string, sids: string[]): Promise<void>;
   /** Closes the connection (pool, database) if the store opened it; leaves one passed in open. */
   end(d: Deadline): Promise<void>;
@@ -494,36 +495,46 @@ export abstract class SqlStore extends Store implements UserIndexStore {
 
   // The user index.
 
-  private get index(): UserIndexBackend {
-    return {
-      members: (user) => this.op((backend, d) => backend.userMembers(d, user)),
-      remove: (user, ids) => this.op((backend, d) => backend.userRemove(d, user, ids)),
-      load: async (id) => (await this.loadVersioned(id))?.record ?? null,
-      destroy: (id) => this.op((backend, d) => backend.remove(d, id)),
-      // A user's sessions in a statement per thousand, not a round trip each.
-      loadMany: async (ids) => {
-        const found = new Map<string, SessionRecord>();
-        for (const slice of slices(ids, MANY)) {
-          const rows = await this.op((backend, d) => backend.readMany(d, slice, Date.now()));
-          for (const row of rows) {
-            const record = this.toRecord(row);
-            if (record) found.set(row.sid, record);
-          }
-        }
-        return ids.map((id) => found.get(id) ?? null);
-      },
-      destroyMany: async (ids) => {
-        for (const slice of slices(ids, MANY)) await this.op((backend, d) => backend.removeMany(d, slice));
-      },
-    };
+  /**
+   * A user's live sessions as listed, and the stale entries (row gone or expired, or the
+   * session now another user's), from one statement that reads the entries and their rows.
+   */
+  private async filedSessions(user: string | number, method: string): Promise<{ key: string; live: UserSession[]; stale: string[] }> {
+    if (!this.userId) throw new UserIdOptionError(method);
+    const key = String(user);
+    const filed = await this.op((backend, d) => backend.userFiled(d, key, Date.now()));
+    const live: UserSession[] = [];
+    const stale: string[] = [];
+    for (const f of filed) {
+      const record = f.text === null || f.expires === null ? null : this.toRecord({ text: f.text, expires: f.expires });
+      if (record && this.userIdOf(record) === key) live.push(userSession(f.sid, record));
+      else stale.push(f.sid);
+    }
+    return { key, live, stale };
   }
 
-  listUserSessions(userId: string | number): Promise<UserSession[]> {
-    return listUserSessions(this.index, this.userId, userId);
+  private async unfile(key: string, stale: string[]): Promise<void> {
+    for (const slice of slices(stale, MANY)) await this.op((backend, d) => backend.userRemove(d, key, slice));
   }
 
-  destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number> {
-    return destroyUserSessions(this.index, this.userId, userId, options);
+  /** The user's live sessions; stale entries met on the way are dropped. */
+  async listUserSessions(userId: string | number): Promise<UserSession[]> {
+    const { key, live, stale } = await this.filedSessions(userId, 'listUserSessions');
+    await this.unfile(key, stale);
+    return live;
+  }
+
+  /**
+   * Ends the user's sessions (but those in `except`): the entries and rows read in one
+   * statement, then the rows and their entries deleted a thousand per statement.
+   */
+  async destroyUserSessions(userId: string | number, options: { except?: string | string[] } = {}): Promise<number> {
+    const except = new Set(options.except === undefined ? [] : ([] as string[]).concat(options.except));
+    const { key, live, stale } = await this.filedSessions(userId, 'destroyUserSessions');
+    const ending = live.filter((s) => !except.has(s.id)).map((s) => s.id);
+    for (const slice of slices(ending, MANY)) await this.op((backend, d) => backend.removeMany(d, slice));
+    await this.unfile(key, stale);
+    return ending.length;
   }
 
   /** Ends one session (one device): its row and its user index entries go in one statement or transaction. */

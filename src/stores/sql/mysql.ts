@@ -3,7 +3,7 @@ import type { Connection as CallbackConnection, Pool as CallbackPool, PoolConnec
 import type { Connection, Pool, PoolConnection, PoolOptions, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
   checkIdentifier, loadDriver, quoteIdentifier, refuseOption, renameOption, SqlStore,
-  type Admit, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
+  type Admit, type FiledSession, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
 } from './backend.js';
 import { StoreTimeoutError } from '../../errors.js';
 import type { Deadline } from './deadline.js';
@@ -333,7 +333,8 @@ class MySQLBackend implements SqlBackend {
   // MySQL cannot write two tables in one statement, so a session's user is filed first, and its
   // row written after: a write that fails or times out half way leaves at most an entry for a
   // row that is not there, which is harmless (listing checks each entry against the live
-  // record), and never a row its user's index misses.
+  // record), and never a row its user's index misses. A session already filed is written in
+  // one statement conditioned on its entry.
 
   private async fileUser(d: Deadline, sid: string, user: string | undefined): Promise<void> {
     if (user === undefined || !this.indexesUsers) return;
@@ -343,8 +344,19 @@ class MySQLBackend implements SqlBackend {
   }
 
   async write(d: Deadline, sid: string, text: string, expires: number, user: string | undefined): Promise<void> {
-    await this.fileUser(d, sid, user);
     const c = this.c;
+    if (user !== undefined && this.indexesUsers) {
+      // A save of a session already filed under its user is one statement (one commit): the
+      // upsert applies only while the entry is there. Anything else files the user first.
+      const saved = await this.run(d,
+        `INSERT INTO ${this.table} (${c.id}, ${c.expires}, ${c.data})
+         SELECT ?, ?, ? FROM DUAL WHERE EXISTS (SELECT 1 FROM ${this.users} WHERE user_id = ? AND session_id = ?)
+         ON DUPLICATE KEY UPDATE ${c.expires} = VALUES(${c.expires}), ${c.data} = VALUES(${c.data})`,
+        [sid, seconds(expires), text, user, sid],
+      );
+      if (saved > 0) return;
+      await this.fileUser(d, sid, user);
+    }
     await this.run(d,
       `INSERT INTO ${this.table} (${c.id}, ${c.expires}, ${c.data}) VALUES (?, ?, ?)
        ON DUPLICATE KEY UPDATE ${c.expires} = VALUES(${c.expires}), ${c.data} = VALUES(${c.data})`,
@@ -353,6 +365,8 @@ class MySQLBackend implements SqlBackend {
   }
 
   async writeIf(d: Deadline, sid: string, version: string, text: string, expires: number, now: number, user: string | undefined): Promise<boolean> {
+    // As write: one statement for a session already filed under its user.
+    if (user !== undefined && this.indexesUsers && await this.writeIfFiled(d, sid, version, text, expires, now, user)) return true;
     await this.fileUser(d, sid, user);
     const c = this.c;
     const changed = await this.run(d,
@@ -431,15 +445,8 @@ class MySQLBackend implements SqlBackend {
               return false;
             }
           }
-          const rows = await run<RowDataPacket[]>(
-            `SELECT u.session_id AS sid, s.${c.data} AS text, u.filed AS filed FROM ${this.users} AS u
-             LEFT JOIN ${this.table} AS s ON s.${c.id} = u.session_id AND s.${c.expires} > ? WHERE u.user_id = ? FOR UPDATE`,
-            [w.now / 1000, w.user]);
-          const { login, evict, drop } = admit(rows.map((r) => ({
-            sid: r.sid as string,
-            text: r.text === null ? null : Buffer.isBuffer(r.text) ? r.text.toString('utf8') : String(r.text),
-            filed: Number(r.filed),
-          })));
+          const rows = await run<RowDataPacket[]>(`${this.userFiledSql} FOR UPDATE`, [w.now / 1000, w.user]);
+          const { login, evict, drop } = admit(rows.map(this.toFiled));
           if (evict.length) {
             await run(`DELETE FROM ${this.table} WHERE ${c.id} IN (?)`, [evict]);
             await run(`DELETE FROM ${this.users} WHERE session_id IN (?)`, [evict]);
@@ -491,15 +498,6 @@ class MySQLBackend implements SqlBackend {
     if (sids.length) await this.removeWhere(d, `${this.indexesUsers ? 's.' : ''}${this.c.id} IN (?)`, [sids]);
   }
 
-  async readMany(d: Deadline, sids: string[], now: number): Promise<Array<StoredRow & { sid: string }>> {
-    if (!sids.length) return [];
-    const { id, expires, data } = this.c;
-    const rows = await this.rows(d,
-      `SELECT ${id} AS sid, ${data} AS text, ${expires} AS expires FROM ${this.table} WHERE ${id} IN (?) AND ${expires} > ?`,
-      [sids, now / 1000]);
-    return rows.map(this.toRow);
-  }
-
   async removeAll(d: Deadline): Promise<void> {
     await this.run(d, `DELETE FROM ${this.table}`);
     if (this.indexesUsers) await this.run(d, `DELETE FROM ${this.users}`);
@@ -520,8 +518,22 @@ class MySQLBackend implements SqlBackend {
     return deleted;
   }
 
-  async userMembers(d: Deadline, user: string): Promise<string[]> {
-    return (await this.rows(d, `SELECT session_id FROM ${this.users} WHERE user_id = ?`, [user])).map((r) => r.session_id);
+  /** A user's filed sessions with their live rows: for listing, and (locking them) for a login under a limit. */
+  private get userFiledSql(): string {
+    const c = this.c;
+    return `SELECT u.session_id AS sid, s.${c.data} AS text, s.${c.expires} AS expires, u.filed AS filed FROM ${this.users} AS u
+            LEFT JOIN ${this.table} AS s ON s.${c.id} = u.session_id AND s.${c.expires} > ? WHERE u.user_id = ?`;
+  }
+
+  private toFiled = (r: RowDataPacket): FiledSession => ({
+    sid: r.sid as string,
+    text: r.text === null ? null : Buffer.isBuffer(r.text) ? r.text.toString('utf8') : String(r.text),
+    expires: r.expires === null ? null : Number(r.expires) * 1000,
+    filed: Number(r.filed),
+  });
+
+  async userFiled(d: Deadline, user: string, now: number): Promise<FiledSession[]> {
+    return (await this.rows(d, this.userFiledSql, [now / 1000, user])).map(this.toFiled);
   }
 
   async userRemove(d: Deadline, user: string, sids: string[]): Promise<void> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResult } from 'pg';
 import {
   checkIdentifier, loadDriver, quoteIdentifier, refuseOption, renameOption, SqlStore,
-  type Admit, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
+  type Admit, type FiledSession, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
 } from './backend.js';
 import { SessionLimitError } from '../../errors.js';
 import type { Deadline } from './deadline.js';
@@ -143,6 +143,10 @@ const at = (param: string) => `to_timestamp(${param}::float8 / 1000)::timestamp`
  */
 const EXPIRES_MS = `date_part('epoch', expire::timestamptz) * 1000`;
 
+/** A row of the userFiled statement (`filed` is a bigint, which pg gives as a string). */
+const filedOf = (r: { sid: string; text: string | null; expires: number | null; filed: string | number }): FiledSession =>
+  ({ sid: r.sid, text: r.text, expires: r.expires, filed: Number(r.filed) });
+
 /** The statements sent as named prepared statements (those of every request). */
 type Prepared = 'read' | 'write' | 'writeIf' | 'writeIfFiled' | 'renew' | 'remove';
 
@@ -176,8 +180,6 @@ class PostgresBackend implements SqlBackend {
         : write;
     this.sql = {
       read: `SELECT sess::text AS text, ${EXPIRES_MS} AS expires FROM ${T} WHERE sid = $1 AND expire > ${at('$2')}`,
-      readMany: `SELECT sid, sess::text AS text, ${EXPIRES_MS} AS expires
-                 FROM ${T} WHERE sid = ANY($1::varchar[]) AND expire > ${at('$2')}`,
       readAll: `SELECT sid, sess::text AS text, ${EXPIRES_MS} AS expires FROM ${T} WHERE expire > ${at('$1')}`,
       ids: `SELECT sid FROM ${T} WHERE expire > ${at('$1')}`,
       count: `SELECT count(*)::int AS n FROM ${T} WHERE expire > ${at('$1')}`,
@@ -210,10 +212,9 @@ class PostgresBackend implements SqlBackend {
                      RETURNING sid)
                    ${indexesUsers ? `, f AS (DELETE FROM ${U} WHERE sid IN (SELECT sid FROM gone))` : ''}
                    SELECT count(*)::int AS n FROM gone`,
-      userMembers: `SELECT sid FROM ${U} WHERE user_id = $1`,
-      // A user's filed sessions with their live rows, for a login under a limit.
-      userFiled: `SELECT u.sid, s.sess::text AS text, u.filed FROM ${U} u
-                  LEFT JOIN ${T} s ON s.sid = u.sid AND s.expire > ${at('$2')} WHERE u.user_id = $1`,
+      // A user's filed sessions with their live rows: for listing, and for a login under a limit.
+      userFiled: `SELECT u.sid, s.sess::text AS text, date_part('epoch', s.expire::timestamptz) * 1000 AS expires, u.filed
+                  FROM ${U} u LEFT JOIN ${T} s ON s.sid = u.sid AND s.expire > ${at('$2')} WHERE u.user_id = $1`,
       lockUser: 'SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))',
       updateIf: `UPDATE ${T} SET sess = $1, expire = ${at('$2')} WHERE sid = $3 AND sess::text = $4 AND expire > ${at('$5')}`,
       upsert: `INSERT INTO ${T} (sid, sess, expire) VALUES ($1, $2, ${at('$3')})
@@ -371,7 +372,7 @@ class PostgresBackend implements SqlBackend {
           }
         }
         const { rows } = await client.query(sql.userFiled!, [w.user, w.now]);
-        const { login, evict, drop } = admit(rows.map((r) => ({ sid: r.sid, text: r.text, filed: Number(r.filed) })));
+        const { login, evict, drop } = admit(rows.map(filedOf));
         if (evict.length) await client.query(sql.removeMany!, [evict]);
         if (drop.length) await client.query(sql.userRemove!, [w.user, drop]);
         if (w.version === undefined) await client.query(sql.upsert!, [w.sid, w.text, w.expires]);
@@ -396,10 +397,6 @@ class PostgresBackend implements SqlBackend {
     await this.named(d, 'remove', [sid]);
   }
 
-  async readMany(d: Deadline, sids: string[], now: number): Promise<Array<StoredRow & { sid: string }>> {
-    return (await this.query(d, this.sql.readMany!, [sids, now])).rows;
-  }
-
   async removeMany(d: Deadline, sids: string[]): Promise<void> {
     if (sids.length) await this.query(d, this.sql.removeMany!, [sids]);
   }
@@ -412,8 +409,8 @@ class PostgresBackend implements SqlBackend {
     return (await this.query(d, this.sql.pruneBatch, [now, limit])).rows[0].n;
   }
 
-  async userMembers(d: Deadline, user: string): Promise<string[]> {
-    return (await this.query(d, this.sql.userMembers, [user])).rows.map((row) => row.sid);
+  async userFiled(d: Deadline, user: string, now: number): Promise<FiledSession[]> {
+    return (await this.query(d, this.sql.userFiled!, [user, now])).rows.map(filedOf);
   }
 
   async userRemove(d: Deadline, user: string, sids: string[]): Promise<void> {

@@ -7,7 +7,7 @@ type Statement = import('better-sqlite3').Statement;
 import { StoreTimeoutError } from '../../errors.js';
 import {
   checkIdentifier, loadDriver, quoteIdentifier, SqlStore,
-  type Admit, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
+  type Admit, type FiledSession, type LimitedWrite, type SqlBackend, type SqlStoreOptions, type StoredRow,
 } from './backend.js';
 import { UNBOUNDED, type Deadline } from './deadline.js';
 
@@ -138,11 +138,7 @@ class SQLiteBackend implements SqlBackend {
     // BEGIN IMMEDIATE takes the file's write lock first: two logins never decide at once.
     this.limited = db.transaction((w: LimitedWrite, admit: Admit) => {
       if (w.version !== undefined && !this.update(w.sid, w.version, w.text, w.expires, w.now)) return false;
-      const filed = this.sql(
-        `SELECT u.sid AS sid, s.sess AS text, u.filed AS filed FROM ${this.users} u
-         LEFT JOIN ${this.table} s ON s.sid = u.sid AND s.expire > ? WHERE u.user_id = ?`,
-      ).all(w.now, w.user) as Array<{ sid: string; text: string | null; filed: number }>;
-      const { login, evict, drop } = admit(filed);
+      const { login, evict, drop } = admit(this.filedOf(w.user, w.now));
       if (evict.length) {
         const remove = this.sql(`DELETE FROM ${this.table} WHERE sid = ?`);
         const unfile = this.sql(`DELETE FROM ${this.users} WHERE sid = ?`);
@@ -290,19 +286,6 @@ class SQLiteBackend implements SqlBackend {
     this.guarded(true, () => this.sql(`UPDATE ${this.table} SET expire = ? WHERE sid = ? AND expire > ?`).run(expires, sid, now));
   }
 
-  async readMany(_d: Deadline, sids: string[], now: number): Promise<Array<StoredRow & { sid: string }>> {
-    const read = this.sql(`SELECT sid, sess AS text, expire AS expires FROM ${this.table} WHERE sid = ? AND expire > ?`);
-    // One read transaction: every row as of one moment, and the file locked once.
-    return this.guarded(false, () => this.db.transaction(() => {
-      const rows: Array<StoredRow & { sid: string }> = [];
-      for (const sid of sids) {
-        const row = read.get(sid, now) as (StoredRow & { sid: string }) | undefined;
-        if (row) rows.push(row);
-      }
-      return rows;
-    }).deferred());
-  }
-
   async removeMany(_d: Deadline, sids: string[]): Promise<void> {
     const remove = this.sql(`DELETE FROM ${this.table} WHERE sid = ?`);
     const unfile = this.indexesUsers ? this.sql(`DELETE FROM ${this.users} WHERE sid = ?`) : undefined;
@@ -343,9 +326,16 @@ class SQLiteBackend implements SqlBackend {
     })());
   }
 
-  async userMembers(_d: Deadline, user: string): Promise<string[]> {
-    const rows = this.guarded(false, () => this.sql(`SELECT sid FROM ${this.users} WHERE user_id = ?`).all(user)) as Array<{ sid: string }>;
-    return rows.map((r) => r.sid);
+  /** A user's filed sessions with their live rows: for listing, and for a login under a limit. */
+  private filedOf(user: string, now: number): FiledSession[] {
+    return this.sql(
+      `SELECT u.sid AS sid, s.sess AS text, s.expire AS expires, u.filed AS filed FROM ${this.users} u
+       LEFT JOIN ${this.table} s ON s.sid = u.sid AND s.expire > ? WHERE u.user_id = ?`,
+    ).all(now, user) as FiledSession[];
+  }
+
+  async userFiled(_d: Deadline, user: string, now: number): Promise<FiledSession[]> {
+    return this.guarded(false, () => this.filedOf(user, now));
   }
 
   async userRemove(_d: Deadline, user: string, sids: string[]): Promise<void> {
