@@ -1,6 +1,7 @@
 // `npm start`: the demo app on PORT (default 3000), with the store SESSION_STORE names
-// (default sqlite, a file under data/). See docs/readme/demo.md.
+// (default sqlite, a file under data/). See docs/demo.md.
 import { createApp } from './app.js';
+import { settingsFrom } from './settings.js';
 import { openStore } from './stores.js';
 
 const env = process.env;
@@ -15,16 +16,26 @@ if (!env.SESSION_SECRET && env.NODE_ENV === 'production') {
   process.exit(1);
 }
 
+let settings;
+try {
+  settings = settingsFrom(env);
+} catch (err) {
+  console.error(err.message);
+  process.exit(1);
+}
+const { absoluteTimeout, maxSessionsPerUser, onLimit } = settings;
+
 let opened;
 try {
-  opened = await openStore(env.SESSION_STORE || 'sqlite', env);
+  opened = await openStore(env.SESSION_STORE || 'sqlite', env, { maxSessionsPerUser, onLimit });
 } catch (err) {
   console.error(`Could not open the session store: ${err.message}`);
   process.exit(1);
 }
 
-const { store, sessionMiddleware, label } = opened;
-const app = createApp({ store, sessionMiddleware, storeLabel: label, secret });
+const { store, sessionMiddleware, label, limits } = opened;
+// Each session event (created, regenerated, expired...) is a line here, and on the user's sessions page.
+const app = createApp({ store, sessionMiddleware, storeLabel: label, secret, absoluteTimeout, limits, log: console.log });
 const host = env.HOST || undefined;
 const server = app.listen(port, host, (err) => {
   if (err) {

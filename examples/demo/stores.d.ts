@@ -10,7 +10,15 @@ export declare const userId: (data: SessionRecord) => string | undefined;
 export interface DemoStore {
   listUserSessions(user: string | number): Promise<UserSession[]>;
   destroyUserSessions(user: string | number, options?: { except?: string | string[] }): Promise<number>;
+  /** Ends one session (one device) and drops it from its user's index. */
+  destroySession(sid: string): Promise<void>;
   get(sid: string): Promise<SessionRecord | null | undefined>;
+}
+
+/** How many sessions a user may have at once, and what a login past that does. */
+export interface DemoLimits {
+  maxSessionsPerUser: number;
+  onLimit: 'evict-oldest' | 'refuse';
 }
 
 export interface OpenedStore {
@@ -19,6 +27,8 @@ export interface OpenedStore {
   /** Undefined for cookie-only sessions. */
   store: (DemoStore & NonNullable<SessionOptions['store']>) | undefined;
   sessionMiddleware?: (options: SessionOptions) => SessionMiddleware;
+  /** What the store enforces; undefined for cookie-only sessions. */
+  limits: DemoLimits | undefined;
   close(): Promise<void>;
 }
 

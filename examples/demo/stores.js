@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from 'sessionkit';
+import { defaultLimits } from './settings.js';
 
 /** The user a session belongs to: what `listUserSessions` and `destroyUserSessions` look up. */
 export const userId = (data) => data.username;
@@ -13,21 +14,28 @@ export const storeNames = ['sqlite', 'memory', 'redis', 'postgres', 'mysql', 'co
 /**
  * Opens the store `name` (SESSION_STORE), with its connection from the environment. Each
  * store's module, and so its database driver, is imported only when that store is chosen.
- * Resolves to `{ name, label, store, close }`; for cookie-only sessions, `store` is undefined
- * (the session lives in the browser) and `sessionMiddleware` is the factory to use instead.
- * `extra` options go to the store's constructor (a table name or key prefix, say).
+ * Resolves to `{ name, label, store, limits, close }`; for cookie-only sessions, `store` and
+ * `limits` are undefined (the session lives in the browser) and `sessionMiddleware` is the
+ * factory to use instead. `extra` options go to the store's constructor (a table name or key
+ * prefix, say); its `maxSessionsPerUser` and `onLimit` default to 3 and `'evict-oldest'`, and
+ * `limits` says what the store was given, for the pages to tell.
  */
 export async function openStore(name = 'sqlite', env = process.env, extra = {}) {
+  const limits = {
+    maxSessionsPerUser: extra.maxSessionsPerUser ?? defaultLimits.maxSessionsPerUser,
+    onLimit: extra.onLimit ?? defaultLimits.onLimit,
+  };
+  const options = { userId, ...extra, ...limits };
   switch (name) {
     case 'memory': {
-      const store = new MemoryStore({ userId, max: 10_000, ...extra });
-      return { name, label: 'MemoryStore (this process only)', store, close: async () => store.close() };
+      const store = new MemoryStore({ max: 10_000, ...options });
+      return { name, label: 'MemoryStore (this process only)', store, limits, close: async () => store.close() };
     }
     case 'sqlite': {
       const path = resolve(env.SQLITE_PATH || resolve(root, 'data/sessions.db'));
       const { SQLiteStore } = await import('sessionkit/sqlite');
-      const store = await opened(new SQLiteStore({ path, userId, ...extra }));
-      return { name, label: `SQLiteStore (${shortPath(path)})`, store, close: () => store.close() };
+      const store = await opened(new SQLiteStore({ path, ...options }));
+      return { name, label: `SQLiteStore (${shortPath(path)})`, store, limits, close: () => store.close() };
     }
     case 'redis': {
       const url = env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -41,9 +49,9 @@ export async function openStore(name = 'sqlite', env = process.env, extra = {}) 
       });
       await client.connect();
       connected = true;
-      const store = new RedisStore({ client, prefix: 'sessionkit-demo:', userId, ...extra });
+      const store = new RedisStore({ client, prefix: 'sessionkit-demo:', ...options });
       return {
-        name, label: `RedisStore (${redact(url)})`, store,
+        name, label: `RedisStore (${redact(url)})`, store, limits,
         close: async () => {
           store.close();
           await client.close();
@@ -53,14 +61,14 @@ export async function openStore(name = 'sqlite', env = process.env, extra = {}) 
     case 'postgres': {
       const connectionString = env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
       const { PostgresStore } = await import('sessionkit/postgres');
-      const store = await opened(new PostgresStore({ connectionString, tableName: 'sessionkit_demo', userId, ...extra }));
-      return { name, label: `PostgresStore (${redact(connectionString)})`, store, close: () => store.close() };
+      const store = await opened(new PostgresStore({ connectionString, tableName: 'sessionkit_demo', ...options }));
+      return { name, label: `PostgresStore (${redact(connectionString)})`, store, limits, close: () => store.close() };
     }
     case 'mysql': {
       const uri = env.MYSQL_URL || 'mysql://root@127.0.0.1:3306/test';
       const { MySQLStore } = await import('sessionkit/mysql');
-      const store = await opened(new MySQLStore({ uri, tableName: 'sessionkit_demo', userId, ...extra }));
-      return { name, label: `MySQLStore (${redact(uri)})`, store, close: () => store.close() };
+      const store = await opened(new MySQLStore({ uri, tableName: 'sessionkit_demo', ...options }));
+      return { name, label: `MySQLStore (${redact(uri)})`, store, limits, close: () => store.close() };
     }
     case 'cookie': {
       const { cookieSession } = await import('sessionkit/cookie');

@@ -37,6 +37,9 @@ const style = `
   ul.sessions { list-style: none; padding: 0; margin: .75rem 0; }
   ul.sessions li { border: 1px solid var(--line); border-radius: 10px; padding: .75rem 1rem; margin: .5rem 0; }
   ul.sessions li.current { border-color: var(--accent); }
+  ul.sessions li form { margin: 0; }
+  ul.sessions li button { margin-top: .4rem; padding: .25rem .75rem; font-size: .9rem; }
+  ol.activity { padding-left: 1.25rem; margin: .5rem 0; }
   .badge { display: inline-block; font-size: .8rem; padding: .05rem .5rem; border-radius: 999px; background: var(--accent); color: #fff; margin-left: .5rem; vertical-align: middle; }
   code { font-size: .9em; }
   footer { padding-bottom: 2rem; }
@@ -128,29 +131,31 @@ export function pleaseLogIn() {
 </section>`;
 }
 
-/** A point in time as "3 minutes ago", with the exact UTC time on hover and for machines. */
+/** A point in time as "3 minutes ago" (or "in 8 hours"), with the exact UTC time on hover and for machines. */
 export function when(ms, now = Date.now()) {
   if (typeof ms !== 'number' || !Number.isFinite(ms)) return html`<span>unknown</span>`;
   const date = new Date(ms);
-  return html`<time datetime="${date.toISOString()}" title="${date.toUTCString()}">${ago(now - ms)}</time>`;
+  return html`<time datetime="${date.toISOString()}" title="${date.toUTCString()}">${relativeTime(ms - now)}</time>`;
 }
 
 const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto' });
 
-function ago(elapsed) {
-  const seconds = Math.max(0, Math.round(elapsed / 1000));
-  if (seconds < 45) return 'just now';
-  const steps = [[60, 'minute'], [60 * 60, 'hour'], [24 * 60 * 60, 'day']];
-  let [size, unit] = steps[0];
-  for (const step of steps) if (seconds >= step[0]) [size, unit] = step;
-  return relative.format(-Math.round(seconds / size), unit);
+const steps = [[60, 'minute'], [60 * 60, 'hour'], [24 * 60 * 60, 'day']];
+
+function relativeTime(offset) {
+  const seconds = Math.round(offset / 1000);
+  const size = Math.abs(seconds);
+  if (size < 45) return seconds > 0 ? 'in a few seconds' : 'just now';
+  let [unit, name] = steps[0];
+  for (const step of steps) if (size >= step[0]) [unit, name] = step;
+  return relative.format(Math.sign(seconds) * Math.round(size / unit), name);
 }
 
-/** When the session's cookie expires, as "in 7 days"; or at the end of the browser session. */
-export function expiresIn(expires, now = Date.now()) {
-  if (!expires) return 'when the browser closes';
-  const ms = new Date(expires).getTime() - now;
-  const days = Math.round(ms / 86_400_000);
-  if (days >= 1) return relative.format(days, 'day');
-  return relative.format(Math.max(1, Math.round(ms / 3_600_000)), 'hour');
+/** A length of time in words: "8 hours", "90 minutes", "2 seconds". */
+export function duration(ms) {
+  const units = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms === size ? '' : 's'}`;
+  }
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} seconds`;
 }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { cookieName, createApp } from '../../examples/demo/app.js';
 import { openStore, type OpenedStore } from '../../examples/demo/stores.js';
 import { launchChromium, listen, logIn, root, userAgents } from './helpers.js';
@@ -12,6 +12,8 @@ let browser: Browser;
 let opened: OpenedStore;
 let server: { url: string; close: () => Promise<void> };
 let base: string;
+/** The same app and store, with sessions that end a minute after login. */
+let shortLived: { url: string; close: () => Promise<void> };
 let dir: string;
 const contexts: BrowserContext[] = [];
 
@@ -20,15 +22,17 @@ beforeAll(async () => {
   // `npm start` shows, as the screenshot in README is of that.
   dir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-browser-'));
   opened = await openStore('sqlite', { SQLITE_PATH: join(dir, 'sessions.db') });
-  const app = createApp({ store: opened.store, storeLabel: 'SQLiteStore (data/sessions.db)', secret: 'browser test secret' });
-  server = await listen(app);
+  const options = { store: opened.store, storeLabel: 'SQLiteStore (data/sessions.db)', limits: opened.limits, secret: 'browser test secret' };
+  server = await listen(createApp(options));
   base = server.url;
+  shortLived = await listen(createApp({ ...options, absoluteTimeout: 60_000 }));
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await shortLived?.close();
   await opened?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -40,12 +44,19 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(contexts.splice(0).map((c) => c.close()));
 });
 
-/** A browser of its own (its own cookies): one device. */
-async function device(userAgent = userAgents.chrome): Promise<Page> {
-  const context = await browser.newContext({ userAgent, viewport: { width: 900, height: 520 } });
+/**
+ * A browser of its own (its own cookies): one device. With `ip`, its requests come through a
+ * proxy the app trusts (loopback) that names that client address.
+ */
+async function device(userAgent = userAgents.chrome, ip?: string): Promise<Page> {
+  const context = await browser.newContext({
+    userAgent, viewport: { width: 900, height: 520 },
+    extraHTTPHeaders: ip ? { 'X-Forwarded-For': ip } : {},
+  });
   contexts.push(context);
   return context.newPage();
 }
@@ -147,8 +158,8 @@ describe('demo app in Chromium', { timeout: 90_000 }, () => {
   });
 
   test('two devices: each sees both sessions, and one logs out the other', async () => {
-    const laptop = await device(userAgents.chrome);
-    const desktop = await device(userAgents.firefox);
+    const laptop = await device(userAgents.chrome, '203.0.113.7');
+    const desktop = await device(userAgents.firefox, '198.51.100.23');
     const bobsPhone = await device();
     await logIn(laptop, base, 'alice', 'wonderland');
     await logIn(desktop, base, 'alice', 'wonderland');
@@ -158,27 +169,35 @@ describe('demo app in Chromium', { timeout: 90_000 }, () => {
     const items = laptop.locator('[data-session]');
     expect(await items.count()).toBe(2);
     const listed = await items.allTextContents();
-    expect(listed.some((t) => t.includes('Chrome 156 on Linux'))).toBe(true);
-    expect(listed.some((t) => t.includes('Firefox 146 on Windows'))).toBe(true);
+    expect(listed.some((t) => t.includes('Chrome 156 on Linux') && t.includes('IP 203.0.113.7'))).toBe(true);
+    expect(listed.some((t) => t.includes('Firefox 146 on Windows') && t.includes('IP 198.51.100.23'))).toBe(true);
     for (const t of listed) {
-      expect(t).toMatch(/Started\s+just now/);
-      expect(t).toMatch(/last used\s+just now/);
+      expect(t).toMatch(/logged in\s+just now/);
+      expect(t).toMatch(/last seen\s+just now/);
+      expect(t).toMatch(/ends\s+in 8 hours/);
     }
     expect(await laptop.locator('[data-session][data-current]').count()).toBe(1);
     expect(await laptop.locator('[data-session][data-current]').textContent()).toContain('Chrome 156 on Linux');
-    expect(await laptop.locator('[data-session][data-current]').textContent()).toContain('this browser');
+    expect(await laptop.locator('[data-session][data-current]').textContent()).toContain('this device');
     // Handles, not session IDs: the page never shows what would log someone in.
     const handles = await items.evaluateAll((els) => els.map((el) => el.getAttribute('data-session')));
     const cookie = await sessionCookie(laptop);
     for (const handle of handles) expect(decodeURIComponent(cookie!)).not.toContain(handle);
 
+    await desktop.goto(`${base}/visit`);
     await desktop.goto(`${base}/sessions`);
     expect(await desktop.locator('[data-session]').count()).toBe(2);
     expect(await desktop.locator('[data-session][data-current]').textContent()).toContain('Firefox 146 on Windows');
+    const before = await sessionCookie(desktop);
     await Promise.all([desktop.waitForNavigation(), desktop.click('text=Log out other devices')]);
     expect(await text(desktop, '[role=status]')).toBe('Logged out 1 other session.');
     expect(await desktop.locator('[data-session]').count()).toBe(1);
     expect(await desktop.locator('[data-session][data-current]').count()).toBe(1);
+    // This device goes on under a new session ID, with its session as it was.
+    const after = await sessionCookie(desktop);
+    expect(idOf(after!)).not.toBe(idOf(before!));
+    expect(await opened.store!.get(idOf(before!))).toBeFalsy();
+    expect(await opened.store!.get(idOf(after!))).toMatchObject({ username: 'alice', views: 1 });
 
     await laptop.goto(`${base}/dashboard`);
     expect(await text(laptop, 'h1')).toBe('Please log in');
@@ -291,6 +310,90 @@ describe('demo app in Chromium', { timeout: 90_000 }, () => {
     expect(ok.status()).toBe(303);
     expect(ok.headers().location).toBe('/logged-out');
     expect(await opened.store!.listUserSessions('alice')).toHaveLength(1);
+  });
+
+  test('"Log out this device" on one row logs that browser out, and no other', async () => {
+    const laptop = await device(userAgents.chrome, '203.0.113.7');
+    const desktop = await device(userAgents.firefox, '198.51.100.23');
+    const bobs = await device(userAgents.chrome, '192.0.2.50');
+    await logIn(laptop, base, 'alice', 'wonderland');
+    await logIn(desktop, base, 'alice', 'wonderland');
+    await logIn(bobs, base, 'bob', 'builder');
+
+    await laptop.goto(`${base}/sessions`);
+    // A button on every other device's row, none on this device's.
+    expect(await laptop.locator('[data-session][data-current] button:has-text("Log out this device")').count()).toBe(0);
+    const firefox = laptop.locator('[data-session]', { hasText: 'Firefox 146 on Windows' });
+    expect(await firefox.count()).toBe(1);
+    expect(await text(laptop, '[data-session]:has-text("Firefox 146 on Windows") .ip')).toBe('198.51.100.23');
+    expect(await text(laptop, '[data-session][data-current] .ip')).toBe('203.0.113.7');
+    const handle = await firefox.getAttribute('data-session');
+    await Promise.all([laptop.waitForNavigation(), firefox.locator('button', { hasText: 'Log out this device' }).click()]);
+    expect(new URL(laptop.url()).pathname).toBe('/sessions');
+    expect(await text(laptop, '[role=status]')).toBe('Logged out 1 other session.');
+    expect(await laptop.locator('[data-session]').count()).toBe(1);
+    expect(await laptop.locator('[data-session][data-current]').count()).toBe(1);
+    expect(await text(laptop, `#activity [data-event=ended]`)).toContain(`Logged out from another device (Chrome 156 on Linux) ${handle}`);
+
+    // The next page the other browser loads is logged out; the rest stay logged in.
+    await desktop.goto(`${base}/dashboard`);
+    expect(await text(desktop, 'h1')).toBe('Please log in');
+    await laptop.goto(`${base}/dashboard`);
+    expect(await text(laptop, 'h1')).toBe('Welcome back, alice');
+    await bobs.goto(`${base}/dashboard`);
+    expect(await text(bobs, 'h1')).toBe('Welcome back, bob');
+    expect(await opened.store!.listUserSessions('alice')).toHaveLength(1);
+  });
+
+  test('with at most 3 devices, a 4th login logs out the one that logged in first', async () => {
+    const devices = [
+      await device(userAgents.chrome, '192.0.2.1'), await device(userAgents.firefox, '192.0.2.2'),
+      await device(userAgents.chrome, '192.0.2.3'), await device(userAgents.firefox, '192.0.2.4'),
+    ];
+    const [first, second, third, fourth] = devices as [Page, Page, Page, Page];
+    for (const page of [first, second, third]) await logIn(page, base, 'alice', 'wonderland');
+    await third.goto(`${base}/sessions`);
+    expect(await third.locator('[data-session]').count()).toBe(3);
+    expect(await text(third, '#rules')).toContain('You can be logged in on at most 3 devices at once: logging in on another logs out the one that logged in longest ago.');
+
+    await logIn(fourth, base, 'alice', 'wonderland');
+    expect(await text(fourth, 'h1')).toBe('Welcome back, alice');
+    await first.goto(`${base}/dashboard`);
+    expect(await text(first, 'h1')).toBe('Please log in');
+    for (const page of [second, third, fourth]) {
+      await page.goto(`${base}/dashboard`);
+      expect(await text(page, 'h1')).toBe('Welcome back, alice');
+    }
+    await fourth.goto(`${base}/sessions`);
+    const ips = await fourth.locator('[data-session] .ip').allTextContents();
+    expect(ips.sort()).toEqual(['192.0.2.2', '192.0.2.3', '192.0.2.4']);
+  });
+
+  test('a session ends its absolute timeout after login, however active', async () => {
+    // The server runs in this process: its clock is moved on, the browser's is not.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
+    const page = await device(userAgents.firefox, '203.0.113.9');
+    await logIn(page, shortLived.url, 'bob', 'builder');
+    expect(await text(page, 'h1')).toBe('Welcome back, bob');
+    expect(await text(page, '#ends')).toMatch(/^in 1 minute, 1 minute after login however active$/);
+    await page.goto(`${shortLived.url}/sessions`);
+    expect(await text(page, '#rules')).toContain('Each session ends 1 minute after its login, however active.');
+    const loggedIn = Date.now();
+
+    // Used all along, up to just before the minute is over.
+    vi.setSystemTime(loggedIn + 30_000);
+    await page.goto(`${shortLived.url}/visit`);
+    vi.setSystemTime(loggedIn + 55_000);
+    await page.goto(`${shortLived.url}/visit`);
+    expect(await text(page, '#visits')).toBe('You visited this page 2 times');
+    await page.goto(`${shortLived.url}/dashboard`);
+    expect(await text(page, 'h1')).toBe('Welcome back, bob');
+
+    vi.setSystemTime(loggedIn + 65_000);
+    await page.goto(`${shortLived.url}/dashboard`);
+    expect(await text(page, 'h1')).toBe('Please log in');
+    expect(await text(page, '#who')).toBe('Not logged in');
+    expect(await opened.store!.listUserSessions('bob')).toHaveLength(0);
   });
 });
 
