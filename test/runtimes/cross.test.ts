@@ -3,43 +3,21 @@
  * changed by a Bun or Deno app on the same Redis, PostgreSQL or sealed cookie, and the Node app
  * reads the change back; a SQLite file written on one runtime opens with its sessions on the others.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import pg from 'pg';
-import { deleteByPrefix, nodeRedis, redisUrl, uniquePrefix, type NodeRedisClient } from '../helpers/redis.js';
-import { POSTGRES_URL, uniqueTable } from '../helpers/sql.js';
+import { redisUrl } from '../helpers/redis.js';
+import { POSTGRES_URL } from '../helpers/sql.js';
 import { Client, runtimes, startServer, type Runtime, type ServerConfig } from './harness.js';
+import { testResources } from './resources.js';
 
-const prefix = uniquePrefix('runtimes-cross');
-const tables: string[] = [];
-const dir = mkdtempSync(join(tmpdir(), 'sk-runtimes-cross-'));
-let redis: NodeRedisClient;
-
-beforeAll(async () => {
-  redis = await nodeRedis();
-});
-afterAll(async () => {
-  await deleteByPrefix(redis, prefix);
-  await redis.quit();
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  for (const table of tables) await client.query(`DROP TABLE IF EXISTS "${table}"`);
-  await client.end();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { prefix, dir, table } = testResources('runtimes-cross');
 
 const stores: Array<{ name: string; make(tag: string): Omit<ServerConfig, 'front'> }> = [
   { name: 'RedisStore (node-redis)', make: (tag) => ({ store: 'redis', redisUrl, prefix: `${prefix}${tag}:` }) },
   {
     name: 'PostgresStore (pg)',
-    make: () => {
-      const table = uniqueTable('rt_cross');
-      tables.push(table);
-      return { store: 'postgres', pgUrl: POSTGRES_URL, table };
-    },
+    make: () => ({ store: 'postgres', pgUrl: POSTGRES_URL, table: table('rt_cross') }),
   },
   { name: 'sealed cookie sessions', make: () => ({ store: 'sealed' }) },
 ];

@@ -3,14 +3,12 @@
  * writers to one session, on one runtime, for every front and store it supports: each a
  * server.mjs process on that runtime, driven over HTTP from here.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteByPrefix, nodeRedis, redisUrl, uniquePrefix, type NodeRedisClient } from '../helpers/redis.js';
-import { POSTGRES_URL, uniqueTable } from '../helpers/sql.js';
+import { redisUrl } from '../helpers/redis.js';
+import { POSTGRES_URL } from '../helpers/sql.js';
 import { Client, startServer, type Front, type Runtime, type RunningServer, type ServerConfig, type StoreKind } from './harness.js';
-import pg from 'pg';
+import { testResources } from './resources.js';
 
 /** Every front × store a runtime is tested on: the matrix in README.md and docs/runtimes.md. */
 export const matrix: Array<{ front: Front; store: StoreKind }> = [
@@ -20,34 +18,15 @@ export const matrix: Array<{ front: Front; store: StoreKind }> = [
 ];
 
 export function describeRuntime(runtime: Runtime): void {
-  const prefix = uniquePrefix(`runtimes-${runtime}`);
-  const tables: string[] = [];
-  const dir = mkdtempSync(join(tmpdir(), `sk-runtimes-${runtime}-`));
-  let redis: NodeRedisClient;
-
-  beforeAll(async () => {
-    redis = await nodeRedis();
-  });
-  afterAll(async () => {
-    await deleteByPrefix(redis, prefix);
-    await redis.quit();
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    for (const table of tables) await client.query(`DROP TABLE IF EXISTS "${table}"`);
-    await client.end();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { prefix, dir, table } = testResources(`runtimes-${runtime}`);
 
   function configFor(front: Front, store: StoreKind): ServerConfig {
     const tag = `${front}_${store}`;
     switch (store) {
       case 'redis':
         return { front, store, redisUrl, prefix: `${prefix}${tag}:` };
-      case 'postgres': {
-        const table = uniqueTable(`rt_${runtime}_${front}`);
-        tables.push(table);
-        return { front, store, pgUrl: POSTGRES_URL, table };
-      }
+      case 'postgres':
+        return { front, store, pgUrl: POSTGRES_URL, table: table(`rt_${runtime}_${front}`) };
       case 'sqlite':
         return { front, store, sqlitePath: join(dir, `${tag}.db`) };
       default:
