@@ -193,37 +193,4 @@ const web: Front = {
 
 export const fronts: Front[] = [web, hono, fastify, koa];
 
-/** A browser's cookies for one site, as far as these tests need them. */
-export class Client {
-  readonly jar = new Map<string, string>();
-  constructor(readonly base: string) {}
-
-  async call(path: string, method = 'GET'): Promise<{ status: number; body: Record<string, unknown>; cookies: string[] }> {
-    const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(this.base + path, { method, headers: cookie ? { cookie } : {} });
-    const cookies = res.headers.getSetCookie();
-    for (const header of cookies) {
-      const [pair] = header.split(';');
-      const index = pair!.indexOf('=');
-      const name = pair!.slice(0, index);
-      const value = pair!.slice(index + 1);
-      if (/expires=Thu, 01 Jan 1970/i.test(header) || value === '') this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-    const text = await res.text();
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      body = { text };
-    }
-    return { status: res.status, body, cookies };
-  }
-
-  /** A copy with the same cookies: another tab. */
-  fork(base = this.base): Client {
-    const other = new Client(base);
-    for (const [k, v] of this.jar) other.jar.set(k, v);
-    return other;
-  }
-}
+export { Client } from '../helpers/client.js';
