@@ -48,11 +48,14 @@ export default defineConfig([
   },
   {
     ...quiet,
-    // CommonJS: the root entry is src/cjs.ts, whose only export is the factory; cjsInterop
-    // makes that export module.exports itself, as require('express-session') is.
+    // CommonJS: the root entry is src/cjs.ts, whose only export is the factory, which becomes
+    // module.exports itself, as require('express-session') is. `treeshake` has Rollup write the
+    // shared CommonJS chunks: without it they are converted from ESM by a transform that also
+    // rewrites every `?.`, `??` and class field into helper calls that allocate on each use
+    // (closures per optional chain), on the request path of every CommonJS app.
     entry: { index: 'src/cjs.ts', ...subpaths },
     format: ['cjs'],
-    cjsInterop: true,
+    treeshake: true,
     dts: false,
     target: 'node20',
     splitting: true,

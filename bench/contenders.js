@@ -26,15 +26,21 @@ async function expressSession(makeStore, scenario) {
   return { middleware: session({ ...options, store }), close };
 }
 
+/**
+ * sessionkit as the contenders load it: the package, or the build that BENCH_SESSIONKIT names (a
+ * path to another build's index.js or index.cjs, for an A/B run of two builds side by side).
+ */
+const sessionkitModule = () => import(process.env.BENCH_SESSIONKIT || 'sessionkit');
+
 async function sessionkit(makeStore, scenario, extra = {}) {
-  const { default: session } = await import('sessionkit');
+  const { default: session } = await sessionkitModule();
   const { store, close } = await makeStore();
   const options = sessionOptions({ saveUninitialized: scenario === 'new' });
   return { middleware: session({ ...options, ...extra, store }), close };
 }
 
 const memory = (wrap = (s) => s) => async () => {
-  const { MemoryStore } = await import('sessionkit');
+  const { default: { MemoryStore } } = await sessionkitModule();
   const store = wrap(new MemoryStore());
   return { store, close: () => store.close() };
 };

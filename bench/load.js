@@ -13,11 +13,12 @@ const serverFile = fileURLToPath(new URL('./server.js', import.meta.url));
 
 /**
  * Forks server.js as `contender`; resolves once it listens. `execArgv` adds Node flags
- * (--cpu-prof); `heapProfile` is a file for a sampling heap profile of the run.
+ * (--cpu-prof); `heapProfile` is a file for a sampling heap profile of the run; `env`, variables
+ * of the server's own (BENCH_SESSIONKIT: which build of sessionkit it loads).
  */
-export async function startServer({ contender, scenario, prefix, execArgv = [], heapProfile }) {
+export async function startServer({ contender, scenario, prefix, execArgv = [], heapProfile, env = {} }) {
   const child = fork(serverFile, [], {
-    env: { ...process.env, BENCH_SERVER: JSON.stringify({ contender, scenario, prefix, heapProfile }) },
+    env: { ...process.env, ...env, BENCH_SERVER: JSON.stringify({ contender, scenario, prefix, heapProfile }) },
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

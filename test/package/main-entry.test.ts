@@ -3,7 +3,8 @@
  * factory with its classes attached, and the ES module's default and named exports.
  */
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -52,6 +53,17 @@ describe('entry points', () => {
       for (const [key, value] of Object.entries(mod)) {
         if (typeof value === 'function' && /Store$/.test(key)) expect(value.name, `sessionkit/${sub} ${key}`).toBe(key);
       }
+    }
+  });
+
+  it('the CommonJS build runs the code as written: no helper calls for `?.`, `??` or class fields', () => {
+    // A build that lowers them allocates closures on every optional chain of the request path.
+    const dist = require.resolve('sessionkit').replace(/index\.cjs$/, '');
+    const files = readdirSync(dist).filter((file) => file.endsWith('.cjs'));
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      const code = readFileSync(join(dist, file), 'utf8');
+      expect(code, file).not.toMatch(/_optionalChain\(|_nullishCoalesce\(|__init\d*\(\)/);
     }
   });
 
