@@ -28,6 +28,8 @@ const usage = `Usage: npm run bench -- [flags]   (each flag also reads BENCH_<NA
   --no-stores            skip the store micro-benchmarks
   --no-runtimes          skip the web front on Node, Bun and Deno (needs bash scripts/runtimes.sh)
   --no-save              print only; write neither bench/results.* nor docs/bench.svg
+  --stores-json=FILE     take the store results from FILE (written by bench/stores.js --json=FILE)
+                         instead of running them; with --render, fold them into bench/results.json
   --render               run nothing: write bench/results.md, docs/bench.svg and the results in
                          docs/bench.md again from bench/results.json
   --help                 this text`;
@@ -49,6 +51,7 @@ try {
       'no-stores': { type: 'boolean' },
       'no-runtimes': { type: 'boolean' },
       'no-save': { type: 'boolean' },
+      'stores-json': { type: 'string' },
       render: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -354,7 +357,9 @@ async function main() {
         console.log(`  ${t.met == null ? '?   ' : t.met ? 'pass' : 'miss'}  ${t.target}: ${measured}`);
       }
     }
-    if (!flags['no-stores']) {
+    if (flags['stores-json']) {
+      results.stores = storeResults();
+    } else if (!flags['no-stores']) {
       results.stores = await stores.runStoreBenchmarks({ notes, prefix: `${runPrefix}stores:` });
     }
     if (!flags['no-runtimes']) {
@@ -397,8 +402,21 @@ function writeOutputs(results) {
   }
 }
 
+/** The results of a separate store run (bench/stores.js --json=FILE), for --stores-json. */
+function storeResults() {
+  const file = flags['stores-json'];
+  const parsed = JSON.parse(readFileSync(file, 'utf8'));
+  if (!Array.isArray(parsed?.cells)) throw new Error(`--stores-json=${file}: not the results of bench/stores.js --json`);
+  return parsed;
+}
+
 if (flags.render) {
-  writeOutputs(JSON.parse(readFileSync(join(root, 'bench', 'results.json'), 'utf8')));
+  const saved = JSON.parse(readFileSync(join(root, 'bench', 'results.json'), 'utf8'));
+  if (flags['stores-json']) {
+    saved.stores = storeResults();
+    writeFileSync(join(root, 'bench', 'results.json'), JSON.stringify(saved, null, 2) + '\n');
+  }
+  writeOutputs(saved);
   console.log('wrote bench/results.md, docs/bench.svg and the results in docs/bench.md from bench/results.json');
   process.exit(0);
 }
