@@ -504,17 +504,24 @@ class MySQLBackend implements SqlBackend {
   }
 
   /**
-   * A plain SELECT (a consistent read: it locks nothing) finds a batch, then a DELETE by
-   * primary key locks only those rows, for one short statement.
+   * A plain SELECT (a consistent read: it locks nothing) finds a batch, walking the `expires`
+   * index from its oldest end, then a DELETE by primary key locks only those rows, for one
+   * short statement. The user index entries go after, only those whose row is gone: a row
+   * written again between the two statements (a save reviving its session) keeps its entry.
    */
   async pruneBatch(d: Deadline, now: number, limit: number): Promise<number> {
     const { id, expires } = this.c;
     const cutoff = now / 1000;
-    const sids = (await this.rows(d, `SELECT ${id} AS sid FROM ${this.table} WHERE ${expires} <= ? LIMIT ${limit}`, [cutoff]))
+    const sids = (await this.rows(d,
+      `SELECT ${id} AS sid FROM ${this.table} WHERE ${expires} <= ? ORDER BY ${expires} LIMIT ${limit}`, [cutoff]))
       .map((r) => r.sid as string);
     if (sids.length === 0) return 0;
     const deleted = await this.run(d, `DELETE FROM ${this.table} WHERE ${id} IN (?) AND ${expires} <= ?`, [sids, cutoff]);
-    if (this.indexesUsers) await this.run(d, `DELETE FROM ${this.users} WHERE session_id IN (?)`, [sids]);
+    if (this.indexesUsers) {
+      await this.run(d,
+        `DELETE u FROM ${this.users} AS u LEFT JOIN ${this.table} AS s ON s.${id} = u.session_id
+         WHERE u.session_id IN (?) AND s.${id} IS NULL`, [sids]);
+    }
     return deleted;
   }
 
