@@ -119,7 +119,8 @@ for (const driver of ['node-redis', 'ioredis'] as const) {
       const [fn] = await processes(1, { ttl: () => 60 });
       await fn.set('f', record({ uid: 'v' }));
       expect(await commandsOf(fn, () => fn.touch('f', record({ uid: 'v' })))).toEqual(['PEXPIRE', 'PEXPIRE']);
-      expect(await commandsOf(fn, () => fn.set('f', record({ uid: 'v' })))).toEqual(['SET', 'SADD', 'PEXPIRE', 'PEXPIRE']);
+      // A re-save of a filed session: the set has its expiry (NX only follows a SADD that added one).
+      expect(await commandsOf(fn, () => fn.set('f', record({ uid: 'v' })))).toEqual(['SET', 'SADD', 'PEXPIRE']);
       await expectOutlives(fn, 'f', 'v');
     });
 

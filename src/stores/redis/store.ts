@@ -277,11 +277,14 @@ export class RedisStore extends Store {
     this.covered.delete(userKey);
   }
 
-  /** The set's expiry, as a save gives it (NX for a new set, else GT), after a SADD that added a session. */
-  private async extendSet(userKey: string, setTtl: number, at: number): Promise<void> {
+  /**
+   * The set's expiry after a SADD that added a session: NX for a set made by that SADD, and GT
+   * when it was not sent with the SADD.
+   */
+  private async extendSet(userKey: string, setTtl: number, at: number, gt: boolean): Promise<void> {
     await this.bounded((signal) => Promise.all([
       this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'NX'], signal),
-      this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'GT'], signal),
+      gt ? this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'GT'], signal) : undefined,
     ]));
     this.cover(userKey, at + setTtl, at);
   }
@@ -306,31 +309,26 @@ export class RedisStore extends Store {
       return;
     }
     // SET, then the filing: SADD, and the set made to outlive the session with half as long
-    // again of headroom, never shortened (PEXPIRE NX gives a new set its expiry, GT extends an
-    // old one), in plain commands sent together, where a script costs Redis ten times more.
+    // again of headroom, never shortened (PEXPIRE GT extends it; NX gives a new set its expiry),
+    // in plain commands sent together, where a script costs Redis ten times more. The set's
+    // PEXPIRE GT only while it is not known to outlive the session already; NX only after a
+    // SADD that added the session (a login, or a set made anew), in a second round trip.
     if (userKey !== undefined && this.expireGt && !this.disableTTL) {
       const setTtl = ttl + Math.floor(ttl / 2);
       const at = performance.now();
       try {
-        if (this.covers(userKey, ttl, at)) {
-          // The set outlives this session already: SET and SADD, and the expiry only for a
-          // session the set did not hold (SADD answers 1: a login, or a set made anew).
-          const [, added] = await this.bounded((signal) => Promise.all([
-            this.driver.send(key, ['SET', key, text, 'PX', String(ttl)], signal),
-            this.driver.send(userKey, ['SADD', userKey, sid], signal),
-          ]));
-          if (Number(added) === 0) return;
-        } else {
-          await this.bounded((signal) => Promise.all([
-            this.driver.send(key, ['SET', key, text, 'PX', String(ttl)], signal),
-            this.driver.send(userKey, ['SADD', userKey, sid], signal),
-            this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'NX'], signal),
-            this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'GT'], signal),
-          ]));
+        const known = this.covers(userKey, ttl, at);
+        const [, added] = await this.bounded((signal) => Promise.all([
+          this.driver.send(key, ['SET', key, text, 'PX', String(ttl)], signal),
+          this.driver.send(userKey, ['SADD', userKey, sid], signal),
+          known ? undefined : this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'GT'], signal),
+        ]));
+        if (Number(added) === 1) {
+          await this.extendSet(userKey, setTtl, at, known);
+        } else if (!known) {
+          // The set held the session, so it has its expiry, which GT made at least this one.
           this.cover(userKey, at + setTtl, at);
-          return;
         }
-        await this.extendSet(userKey, setTtl, at);
         return;
       } catch (err) {
         if (!isNoExpireGt(err)) throw err;
