@@ -21,6 +21,13 @@ export interface UserIndexBackend {
   loadMany?(ids: string[]): Promise<Array<SessionRecord | null>>;
   /** Destroys many sessions in one go, where the store can: else `destroy` each. */
   destroyMany?(ids: string[]): Promise<void>;
+  /**
+   * True when `remove` may run beside the destroying (in the same round trip, as one server
+   * runs the commands in their order): `destroyUserSessions` then drops the stale entries and
+   * the ended sessions with one `remove` sent with the destroying. Default: `remove` runs
+   * after the destroying, and after the listing's own for the stale entries.
+   */
+  removeBesideDestroy?: boolean;
 }
 
 export type UserIdOf = (data: SessionRecord) => string | number | undefined | null;
@@ -37,6 +44,24 @@ export function userKeyOf(userId: UserIdOf | undefined, record: SessionRecord): 
   return id === undefined || id === null || id === '' ? undefined : String(id);
 }
 
+/** The IDs filed under a user whose records are live sessions of that user (with their records), and the stale rest. */
+async function readIndex(
+  backend: UserIndexBackend,
+  userId: UserIdOf,
+  key: string,
+): Promise<{ ids: string[]; records: Array<SessionRecord | null>; live: number[]; stale: string[] }> {
+  const ids = await backend.members(key);
+  const live: number[] = [];
+  const stale: string[] = [];
+  const records = backend.loadMany ? await backend.loadMany(ids) : await Promise.all(ids.map((id) => backend.load(id)));
+  ids.forEach((id, i) => {
+    const record = records[i];
+    if (record && userKeyOf(userId, record) === key) live.push(i);
+    else stale.push(id);
+  });
+  return { ids, records, live, stale };
+}
+
 export async function listUserSessions(
   backend: UserIndexBackend,
   userId: UserIdOf | undefined,
@@ -45,20 +70,9 @@ export async function listUserSessions(
 ): Promise<UserSession[]> {
   if (!userId) throw new UserIdOptionError(method);
   const key = String(user);
-  const ids = await backend.members(key);
-  const live: UserSession[] = [];
-  const stale: string[] = [];
-  const records = backend.loadMany ? await backend.loadMany(ids) : await Promise.all(ids.map((id) => backend.load(id)));
-  ids.forEach((id, i) => {
-    const record = records[i];
-    if (record && userKeyOf(userId, record) === key) {
-      live.push(userSession(id, record));
-    } else {
-      stale.push(id);
-    }
-  });
+  const { ids, records, live, stale } = await readIndex(backend, userId, key);
   if (stale.length) await backend.remove(key, stale);
-  return live;
+  return live.map((i) => userSession(ids[i]!, records[i]!));
 }
 
 export async function destroyUserSessions(
@@ -68,6 +82,16 @@ export async function destroyUserSessions(
   options: { except?: string | string[] } = {},
 ): Promise<number> {
   const except = new Set(options.except === undefined ? [] : ([] as string[]).concat(options.except));
+  if (backend.removeBesideDestroy && userId) {
+    // One round trip for the ending and the unfiling: the stale entries go with the ended ones.
+    const key = String(user);
+    const { ids, live, stale } = await readIndex(backend, userId, key);
+    const ending = live.map((i) => ids[i]!).filter((id) => !except.has(id));
+    const drops = stale.concat(ending);
+    const destroying = backend.destroyMany ? backend.destroyMany(ending) : Promise.all(ending.map((id) => backend.destroy(id)));
+    await Promise.all([destroying, drops.length ? backend.remove(key, drops) : undefined]);
+    return ending.length;
+  }
   const sessions = await listUserSessions(backend, userId, user, 'destroyUserSessions');
   const ending = sessions.filter((s) => !except.has(s.id)).map((s) => s.id);
   if (backend.destroyMany) await backend.destroyMany(ending);

@@ -52,6 +52,14 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
+function recordOrNull(parsed: unknown): SessionRecord | null {
+  try {
+    return parseRecord(parsed);
+  } catch {
+    return null;
+  }
+}
+
 /** `command`'s answer once `beside` (the user index update, when there is one) is done too. */
 function both<T>(command: Promise<T>, beside: Promise<unknown> | undefined): Promise<T> {
   return beside ? Promise.all([command, beside]).then(([answer]) => answer) : command;
@@ -78,6 +86,9 @@ function isAnswer(result: unknown, n: number): boolean {
  * another write changed them meanwhile; each retry means another write went through.
  */
 const MAX_PLANS = 50;
+
+/** Users whose set's expiry the store remembers (the oldest forgotten first). */
+const MAX_COVERED = 10_000;
 
 /** Session IDs per MGET or DEL when a user's sessions are loaded or ended together. */
 const MANY = 100;
@@ -116,6 +127,14 @@ export class RedisStore extends Store {
   private readonly onClientError: (err: unknown) => void;
   /** Whether the server takes PEXPIRE's NX and GT options (Redis 7.0 and later); false once it refused them. */
   private expireGt = true;
+  /**
+   * Per user's set: how long this store made it live (`until`, a lower bound, and `at`, when
+   * it was sent, both on the monotonic clock). A touch, or a save of a session already filed,
+   * whose session ends before `until` skips the set's PEXPIRE, while the entry is younger than
+   * a quarter of the session's life. Only ever set by an answered PEXPIRE, never trusted
+   * across processes: see `covers`.
+   */
+  private readonly covered = new Map<string, { until: number; at: number }>();
 
   constructor(options: RedisStoreOptions) {
     super();
@@ -200,15 +219,17 @@ export class RedisStore extends Store {
     return Math.ceil(expires ? expires.getTime() - Date.now() : this.ttl * 1000);
   }
 
-  private async parse(text: unknown): Promise<SessionRecord | null> {
+  /** The record of a stored text, or null; synchronous unless the serializer answers with a promise. */
+  private parse(text: unknown): SessionRecord | null | Promise<SessionRecord | null> {
     if (typeof text !== 'string') return null;
+    let parsed: unknown;
     try {
-      const parsed = this.serializer.parse(text);
-      // connect-redis serializers may parse asynchronously; JSON's answer is used without a detour.
-      return parseRecord(isThenable(parsed) ? await parsed : parsed);
+      parsed = this.serializer.parse(text);
     } catch {
       return null;
     }
+    // connect-redis serializers may parse asynchronously; JSON's answer is used without a detour.
+    return isThenable(parsed) ? Promise.resolve(parsed).then(recordOrNull, () => null) : recordOrNull(parsed);
   }
 
   /** The key of the set the record is filed under, or undefined for an anonymous one. */
@@ -226,6 +247,46 @@ export class RedisStore extends Store {
   private fileUnderUser(sid: string, userKey: string | undefined, ttlMs: number): Promise<unknown> | undefined {
     if (userKey === undefined) return undefined;
     return this.runScript(FILE_UNDER_USER, [userKey], [sid, this.ttlArg(ttlMs)]);
+  }
+
+  /**
+   * Whether the user's set is known to outlive a session ending `ttl` ms after `now`: this store
+   * gave it an expiry past that (PEXPIRE only ever lengthens it: GT, or NX on a new set) less
+   * than a quarter of the session's life ago. A set this store did not see emptied (by another
+   * process: its last session ended) and made anew since holds only sessions filed since, each
+   * saved with half its life again of headroom; within that quarter, such a set outlives a
+   * session touched to no longer than 1.2 times the life it was saved with (the cookie's
+   * maxAge, the same at a touch as at a save). Not with a `ttl` function, whose answer may change.
+   */
+  private covers(userKey: string, ttl: number, now: number): boolean {
+    if (typeof this.ttl === 'function') return false;
+    const entry = this.covered.get(userKey);
+    return entry !== undefined && now + ttl <= entry.until && now - entry.at <= ttl / 4;
+  }
+
+  /** Remembers that the user's set lives until `until` at least (sent at `at`). */
+  private cover(userKey: string, until: number, at: number): void {
+    if (typeof this.ttl === 'function') return;
+    this.covered.delete(userKey);
+    if (this.covered.size >= MAX_COVERED) this.covered.delete(this.covered.keys().next().value!);
+    this.covered.set(userKey, { until, at });
+  }
+
+  /** Forgets the user's set: this store removed sessions from it, which may have emptied it. */
+  private uncover(userKey: string): void {
+    this.covered.delete(userKey);
+  }
+
+  /**
+   * The set's expiry after a SADD that added a session: NX for a set made by that SADD, and GT
+   * when it was not sent with the SADD.
+   */
+  private async extendSet(userKey: string, setTtl: number, at: number, gt: boolean): Promise<void> {
+    await this.bounded((signal) => Promise.all([
+      this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'NX'], signal),
+      gt ? this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'GT'], signal) : undefined,
+    ]));
+    this.cover(userKey, at + setTtl, at);
   }
 
   private async read(sid: string): Promise<VersionedRecord | null> {
@@ -248,17 +309,26 @@ export class RedisStore extends Store {
       return;
     }
     // SET, then the filing: SADD, and the set made to outlive the session with half as long
-    // again of headroom, never shortened (PEXPIRE NX gives a new set its expiry, GT extends an
-    // old one), in plain commands sent together, where a script costs Redis ten times more.
+    // again of headroom, never shortened (PEXPIRE GT extends it; NX gives a new set its expiry),
+    // in plain commands sent together, where a script costs Redis ten times more. The set's
+    // PEXPIRE GT only while it is not known to outlive the session already; NX only after a
+    // SADD that added the session (a login, or a set made anew), in a second round trip.
     if (userKey !== undefined && this.expireGt && !this.disableTTL) {
-      const setTtl = String(ttl + Math.floor(ttl / 2));
+      const setTtl = ttl + Math.floor(ttl / 2);
+      const at = performance.now();
       try {
-        await this.bounded((signal) => Promise.all([
+        const known = this.covers(userKey, ttl, at);
+        const [, added] = await this.bounded((signal) => Promise.all([
           this.driver.send(key, ['SET', key, text, 'PX', String(ttl)], signal),
           this.driver.send(userKey, ['SADD', userKey, sid], signal),
-          this.driver.send(userKey, ['PEXPIRE', userKey, setTtl, 'NX'], signal),
-          this.driver.send(userKey, ['PEXPIRE', userKey, setTtl, 'GT'], signal),
+          known ? undefined : this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'GT'], signal),
         ]));
+        if (Number(added) === 1) {
+          await this.extendSet(userKey, setTtl, at, known);
+        } else if (!known) {
+          // The set held the session, so it has its expiry, which GT made at least this one.
+          this.cover(userKey, at + setTtl, at);
+        }
         return;
       } catch (err) {
         if (!isNoExpireGt(err)) throw err;
@@ -276,7 +346,8 @@ export class RedisStore extends Store {
   get(sid: string): Promise<SessionRecord | null>;
   get(sid: string, callback: Callback<SessionRecord | null | undefined>): void;
   get(sid: string, callback?: Callback<SessionRecord | null>): Promise<SessionRecord | null> | void {
-    return settle(this.read(sid).then((loaded) => loaded?.record ?? null), callback);
+    const key = this.key(sid);
+    return settle(this.send(key, ['GET', key]).then((text) => this.parse(text)), callback);
   }
 
   set(sid: string, session: SessionRecord): Promise<void>;
@@ -310,13 +381,22 @@ export class RedisStore extends Store {
     }
     // A touch files no session (a save does): it makes the user's set outlive this session, with
     // half as long again of headroom and never shortened (GT), in two plain commands sent
-    // together, where a script costs Redis several times more.
+    // together, where a script costs Redis several times more; in one, the session's PEXPIRE,
+    // while the set is known to outlive it.
     if (this.expireGt) {
+      const at = performance.now();
+      if (this.covers(userKey, ttl, at)) {
+        await this.send(key, ['PEXPIRE', key, String(ttl)]);
+        return;
+      }
+      const setTtl = ttl + Math.floor(ttl / 2);
       try {
-        await this.bounded((signal) => Promise.all([
+        const [, extended] = await this.bounded((signal) => Promise.all([
           this.driver.send(key, ['PEXPIRE', key, String(ttl)], signal),
-          this.driver.send(userKey, ['PEXPIRE', userKey, String(ttl + Math.floor(ttl / 2)), 'GT'], signal),
+          this.driver.send(userKey, ['PEXPIRE', userKey, String(setTtl), 'GT'], signal),
         ]));
+        // 0 is also the answer for a set that does not exist: only a set given this expiry is remembered.
+        if (Number(extended) === 1) this.cover(userKey, at + setTtl, at);
         return;
       } catch (err) {
         if (!isNoExpireGt(err)) throw err;
@@ -358,6 +438,7 @@ export class RedisStore extends Store {
     const clearing = (async () => {
       await this.deleteKeys(await this.keys(this.prefix));
       await this.deleteKeys(await this.keys(this.userPrefix));
+      this.covered.clear();
     })();
     return settle(clearing, callback);
   }
@@ -458,6 +539,8 @@ export class RedisStore extends Store {
    */
   private async limitedWrite(sid: string, userKey: string, text: string, ttl: number, version: string | undefined): Promise<unknown> {
     const key = this.key(sid);
+    // A login may drop entries from the user's set, even all of them.
+    this.uncover(userKey);
     const ttlArg = this.ttlArg(ttl);
     const cas = version === undefined ? ['0', ''] : ['1', version];
     if (this.driver.cluster) {
@@ -545,6 +628,7 @@ export class RedisStore extends Store {
     const key = this.key(sid);
     const loaded = await this.read(sid);
     const userKey = loaded ? this.userKey(loaded.record) : undefined;
+    if (userKey !== undefined) this.uncover(userKey);
     await both(this.send(key, ['DEL', key]), userKey === undefined ? undefined : this.send(userKey, ['SREM', userKey, sid]));
   }
 
@@ -552,6 +636,7 @@ export class RedisStore extends Store {
     return {
       members: async (user) => ((await this.send(this.userPrefix + user, ['SMEMBERS', this.userPrefix + user])) as unknown[]).map(String),
       remove: async (user, ids) => {
+        this.uncover(this.userPrefix + user);
         if (ids.length) await this.send(this.userPrefix + user, ['SREM', this.userPrefix + user, ...ids]);
       },
       load: async (id) => (await this.read(id))?.record ?? null,
@@ -560,6 +645,8 @@ export class RedisStore extends Store {
       },
       loadMany: (ids) => this.loadMany(ids),
       destroyMany: (ids) => this.destroyMany(ids),
+      // The DELs and the SREM leave in one write; one server runs them in that order.
+      removeBesideDestroy: true,
     };
   }
 
