@@ -270,7 +270,7 @@ describe('RedisStore: data layout and options', () => {
         }
       }
 
-      it('writes, touches and conditionally writes a session and files it under its user in one round trip, plain commands but for the conditional script', async () => {
+      it('writes, touches and conditionally writes a session and files it under its user with plain commands (a login in two round trips), but for the conditional script', async () => {
         const store = await make(driver, { userId: (d) => (d as any).uid });
         const key = `${store.userPrefix}8`;
         // Each script reaches the server once in full (EVAL), the first time it is missing there.
