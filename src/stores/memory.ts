@@ -4,9 +4,9 @@ import {
   type ConditionalWrite, type SessionRecord, type UserIndexOptions, type UserSession, type VersionedRecord,
 } from './contract.js';
 import { Cookie } from '../core/cookie.js';
-import { SessionLimitError } from '../errors.js';
+import { SessionLimitError, UserIdOptionError } from '../errors.js';
 import {
-  destroyUserSessions, listUserSessions, planLogin, sessionLimitOf, userKeyOf, type SessionLimit, type UserIndexBackend,
+  listUserSessions, planLogin, sessionLimitOf, userKeyOf, type SessionLimit, type UserIndexBackend,
 } from './user-index.js';
 
 export interface MemoryStoreOptions extends UserIndexOptions {
@@ -514,8 +514,33 @@ export class MemoryStore extends Store {
     return listUserSessions(this.index, this.userId, userId);
   }
 
-  destroyUserSessions(userId: string | number, options?: { except?: string | string[] }): Promise<number> {
-    return destroyUserSessions(this.index, this.userId, userId, options);
+  /**
+   * Ends every live session of a user (but `except`), as the user index of every store does,
+   * reading each filed session once and building no listing of them.
+   */
+  async destroyUserSessions(userId: string | number, options: { except?: string | string[] } = {}): Promise<number> {
+    if (!this.userId) throw new UserIdOptionError('destroyUserSessions');
+    const except = options.except === undefined ? undefined : new Set(([] as string[]).concat(options.except));
+    const key = String(userId);
+    const hash = userHash(key);
+    const filed = this.users.get(hash);
+    if (filed === undefined) return 0;
+    const now = Date.now();
+    let ended = 0;
+    for (const id of typeof filed === 'string' ? [filed] : [...filed]) {
+      // An expired or unreadable session is dropped by the read.
+      const current = this.#read(id, now);
+      if (current && userKeyOf(this.userId, current.record) === key) {
+        if (except?.has(id)) continue;
+        this.drop(id);
+        ended++;
+      } else {
+        // A stale entry; another user's session under the same hash stays filed.
+        const value = this.#entries.get(id);
+        if (!(typeof value === 'object' && value.user === hash)) this.#unfile(hash, id);
+      }
+    }
+    return ended;
   }
 }
 
@@ -647,7 +672,7 @@ function storedCookie(cookie: unknown): StoredCookie | undefined {
     for (const key in data) {
       const value = data[key];
       if (value === undefined) continue;
-      if (value instanceof Date) copy[key] = value.toJSON();
+      if (value instanceof Date) copy[key] = dateJSON(value);
       else if (typeof value === 'number') copy[key] = Number.isFinite(value) ? value : null;
       else if (typeof value === 'string' || typeof value === 'boolean' || value === null) copy[key] = value;
       else return jsonObject(cookie);
@@ -655,6 +680,56 @@ function storedCookie(cookie: unknown): StoredCookie | undefined {
     return copy;
   }
   return jsonObject(cookie);
+}
+
+const DATE_TO_JSON = Date.prototype.toJSON;
+const DATE_TO_ISO = Date.prototype.toISOString;
+const DATE_VALUE_OF = Date.prototype.valueOf;
+const LAST_ISO_TIME = 253402300800000; // 10000-01-01T00:00:00.000Z
+
+/**
+ * `date.toJSON()`, as JSON.stringify would write it: the ISO text of a Date whose methods are
+ * the built-in ones is written digit by digit (the built-in toJSON costs most of a touch), any
+ * other Date is asked.
+ */
+function dateJSON(date: Date): string | null {
+  if (date.toJSON !== DATE_TO_JSON || date.toISOString !== DATE_TO_ISO || date.valueOf !== DATE_VALUE_OF) return date.toJSON();
+  const time = date.getTime();
+  if (!Number.isFinite(time)) return null;
+  return time >= 0 && time < LAST_ISO_TIME ? isoText(time) : date.toISOString();
+}
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * `new Date(time).toISOString()` for a time from 1970 to 9999 (days to a date as in Howard Hinnant's civil_from_days).
+ * @internal exported for its tests
+ */
+export function isoText(time: number): string {
+  const days = Math.floor(time / 86_400_000);
+  let rest = time - days * 86_400_000;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hour = Math.floor(rest / 3_600_000);
+  rest -= hour * 3_600_000;
+  const minute = Math.floor(rest / 60_000);
+  rest -= minute * 60_000;
+  const second = Math.floor(rest / 1000);
+  const ms = rest - second * 1000;
+  const text =
+    `${year < 1000 ? `000${year}`.slice(-4) : year}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}.` +
+    `${ms < 10 ? `00${ms}` : ms < 100 ? `0${ms}` : ms}Z`;
+  // Reading a character makes V8 keep the text as one flat string rather than the tree of
+  // its pieces (several times its size, for as long as the touch is kept).
+  text.charCodeAt(0);
+  return text;
 }
 
 function jsonObject(value: unknown): string | undefined {
