@@ -133,9 +133,23 @@ export function operation(store, op) {
 
 const quoteMy = (name) => `\`${name}\``;
 
+/** Where progress lines go (runStoreBenchmarks sets its `log`). */
+let say = console.log;
+const seconds = (t0) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+
 /** Fills `size` sessions with `fillBatch(from, to)` in slices, printing progress on long fills. */
-async function inSlices(size, slice, fillBatch) {
-  for (let from = 0; from < size; from += slice) await fillBatch(from, Math.min(size, from + slice));
+async function inSlices(size, slice, fillBatch, what = 'sessions') {
+  const t0 = performance.now();
+  let shown = 0;
+  for (let from = 0; from < size; from += slice) {
+    const to = Math.min(size, from + slice);
+    await fillBatch(from, to);
+    // About every tenth of a large fill, so a long one shows it is moving and how fast.
+    if (size >= 100_000 && (to - shown >= size / 10 || to === size)) {
+      shown = to;
+      say(`      ${what}: ${fmt(to)} / ${fmt(size)} in ${seconds(t0)}`);
+    }
+  }
 }
 
 async function nodeRedis() {
@@ -154,13 +168,34 @@ async function ioRedis() {
   return client;
 }
 
-/** Sends commands pipelined (node-redis writes a tick's commands together), `slice` at a time. */
-async function pipelined(client, size, slice, commandsOf) {
-  await inSlices(size, slice, async (from, to) => {
+/**
+ * Writes sessions `from`..`size` the way a store leaves them, 1,000 per script call (the server
+ * builds each record from the template), a few calls in flight: a million sessions cost a
+ * thousand round trips, not three million commands encoded by the client.
+ * ARGV: template, TTL unit (PX or EX), TTL, key prefix, user set prefix ('' for none), then n, sid pairs.
+ */
+const FILL_SCRIPT = `
+local template, unit, ttl, prefix, users = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+for i = 6, #ARGV, 2 do
+  local n, id = ARGV[i], ARGV[i + 1]
+  redis.call('SET', prefix .. id, (string.gsub(template, '#N#', n)), unit, ttl)
+  if users ~= '' then
+    redis.call('SADD', users .. 'u' .. n, id)
+    redis.call('PEXPIRE', users .. 'u' .. n, ttl)
+  end
+end
+return #ARGV - 5`;
+
+async function redisFill(client, size, { prefix, users = '', unit, ttl }, what) {
+  await inSlices(size, 10_000, async (from, to) => {
     const sent = [];
-    for (let n = from; n < to; n++) for (const args of commandsOf(n)) sent.push(client.sendCommand(args));
+    for (let start = from; start < to; start += 1000) {
+      const args = ['EVAL', FILL_SCRIPT, '0', template, unit, String(ttl), prefix, users];
+      for (let n = start; n < Math.min(to, start + 1000); n++) args.push(String(n), sid(n));
+      sent.push(client.sendCommand(args));
+    }
     await Promise.all(sent);
-  });
+  }, what);
 }
 
 async function redisBytes(client, prefix, keyOf, userKeyOf, size) {
@@ -185,7 +220,12 @@ export const families = {
       const max = size + EXPIRED + USER_SESSIONS + 10_000;
       const sk = new MemoryStore({ max, checkPeriod: 0, userId });
       const es = new session.MemoryStore();
-      for (const store of [sk, es]) for (let n = 0; n < size; n++) store.set(sid(n), sessionRecord(n), () => {});
+      for (const [name, store] of [['sessionkit', sk], ['express-session', es]]) {
+        await inSlices(size, 50_000, async (from, to) => {
+          for (let n = from; n < to; n++) store.set(sid(n), sessionRecord(n), () => {});
+          await nextTurn();
+        }, `${name} MemoryStore`);
+      }
       return {
         contenders: [
           { id: 'sk', label: 'sessionkit MemoryStore (max, user index)', sessionkit: true, store: sk },
@@ -239,12 +279,8 @@ export const families = {
       const ttl = String(cookieMaxAge);
       // The layout each store writes: the record with a PX (connect-redis: EX), and for sessionkit
       // the user's set, as its FILE_UNDER_USER script leaves it.
-      await pipelined(client, size, 5000, (n) => [
-        ['SET', skPrefix + sid(n), textOf(n), 'PX', ttl],
-        ['SADD', `${skUserPrefix}u${n}`, sid(n)],
-        ['PEXPIRE', `${skUserPrefix}u${n}`, ttl],
-      ]);
-      await pipelined(client, size, 5000, (n) => [['SET', crPrefix + sid(n), textOf(n), 'EX', String(cookieMaxAge / 1000)]]);
+      await redisFill(client, size, { prefix: skPrefix, users: skUserPrefix, unit: 'PX', ttl }, 'sessionkit keys and user sets');
+      await redisFill(client, size, { prefix: crPrefix, unit: 'EX', ttl: cookieMaxAge / 1000 }, 'connect-redis keys');
       return {
         contenders: [
           { id: 'sk', label: 'sessionkit RedisStore, node-redis (user index)', sessionkit: true, store: sk },
@@ -309,7 +345,7 @@ export const families = {
           await fill(`"${skTable}"`, 'md5(g::text)', live, from, to);
           await pool.query(`INSERT INTO "${skTable}_users" (user_id, sid) SELECT 'u' || g, md5(g::text) FROM generate_series($1::int, $2::int) g`, [from, to - 1]);
           await fill(peerQualified, 'md5(g::text)', live, from, to);
-        });
+        }, 'rows of both tables and the user index');
         for (const t of [`"${skTable}"`, `"${skTable}_users"`, peerQualified]) await pool.query(`VACUUM ANALYZE ${t}`);
       } catch (err) {
         await drop();
@@ -382,12 +418,18 @@ export const families = {
         await cb(sk, 'length');
         await cb(peer, 'length');
         const live = 'unix_timestamp() + 3600';
-        await inSlices(size, 100_000, async (from, to) => {
-          const seq = `seq_${from}_to_${to - 1}`;
-          await pool.query(`INSERT INTO ${quoteMy(skTable)} (session_id, expires, data) SELECT md5(seq), ${live}, replace(?, '#N#', seq) FROM ${seq}`, [template]);
-          await pool.query(`INSERT INTO ${quoteMy(`${skTable}_users`)} (user_id, session_id) SELECT concat('u', seq), md5(seq) FROM ${seq}`);
-          await pool.query(`INSERT INTO ${quoteMy(peerTable)} (session_id, expires, data) SELECT md5(seq), ${live}, replace(?, '#N#', seq) FROM ${seq}`, [template]);
-        });
+        // InnoDB keeps rows in primary key order: each sixteenth of the md5 key space (its first
+        // hex digit) is inserted sorted, so the pages fill in order instead of at random (a
+        // random-order fill of a million rows outgrows a small buffer pool and crawls).
+        const seq = `seq_0_to_${size - 1}`;
+        const t0 = performance.now();
+        for (const [i, digit] of [...'0123456789abcdef'].entries()) {
+          const part = `FROM ${seq} WHERE left(md5(seq), 1) = '${digit}'`;
+          await pool.query(`INSERT INTO ${quoteMy(skTable)} (session_id, expires, data) SELECT md5(seq), ${live}, replace(?, '#N#', seq) ${part} ORDER BY 1`, [template]);
+          await pool.query(`INSERT INTO ${quoteMy(`${skTable}_users`)} (user_id, session_id) SELECT concat('u', seq), md5(seq) ${part} ORDER BY 1`);
+          await pool.query(`INSERT INTO ${quoteMy(peerTable)} (session_id, expires, data) SELECT md5(seq), ${live}, replace(?, '#N#', seq) ${part} ORDER BY 1`, [template]);
+          if (size >= 100_000 && i % 4 === 3) say(`      rows of both tables and the user index: ${i + 1} / 16 of the key space in ${seconds(t0)}`);
+        }
         for (const t of [skTable, `${skTable}_users`, peerTable]) await pool.query(`ANALYZE TABLE ${quoteMy(t)}`);
       } catch (err) {
         await drop();
@@ -460,24 +502,37 @@ export const families = {
       // connect-sqlite3's own table (its CREATE TABLE), filled beforehand; WAL as its concurrentDb option sets.
       const expires = Date.now() + cookieMaxAge;
       {
+        // Each file filled by one connection, 100,000 rows per transaction through one prepared
+        // statement; no fsync while filling (the files are made for this run alone).
         const db = new Database(skPath);
+        db.pragma('synchronous = OFF');
         const insert = db.prepare('INSERT INTO sessions (sid, sess, expire) VALUES (?, ?, ?)');
         const file = db.prepare('INSERT INTO sessions_users (user_id, sid) VALUES (?, ?)');
-        db.transaction(() => {
-          for (let n = 0; n < size; n++) {
-            insert.run(sid(n), textOf(n), expires);
-            file.run(`u${n}`, sid(n));
-          }
-        })();
+        await inSlices(size, 100_000, async (from, to) => {
+          db.transaction(() => {
+            for (let n = from; n < to; n++) {
+              const id = sid(n);
+              insert.run(id, textOf(n), expires);
+              file.run(`u${n}`, id);
+            }
+          })();
+          await nextTurn();
+        }, 'sessionkit rows and user index');
+        db.pragma('wal_checkpoint(TRUNCATE)');
         db.close();
         const peerDb = new Database(join(dir, peerFile));
         peerDb.pragma('journal_mode = WAL');
+        peerDb.pragma('synchronous = OFF');
         peerDb.exec('CREATE TABLE IF NOT EXISTS sessions (sid PRIMARY KEY, expired, sess)');
         const peerInsert = peerDb.prepare('INSERT INTO sessions VALUES (?, ?, ?)');
-        peerDb.transaction(() => {
-          for (let n = 0; n < size; n++) peerInsert.run(sid(n), expires, textOf(n));
-        })();
+        await inSlices(size, 100_000, async (from, to) => {
+          peerDb.transaction(() => {
+            for (let n = from; n < to; n++) peerInsert.run(sid(n), expires, textOf(n));
+          })();
+          await nextTurn();
+        }, 'connect-sqlite3 rows');
         peerDb.exec('ANALYZE');
+        peerDb.pragma('wal_checkpoint(TRUNCATE)');
         peerDb.close();
       }
       const peer = new ConnectSqlite({ db: peerFile, dir, concurrentDb: true });
@@ -754,6 +809,8 @@ function targets(results) {
 
 export async function runStoreBenchmarks({ notes = new Set(), prefix = `skbench:${unique}:stores:`, flags = {}, log = console.log } = {}) {
   const config = storeConfig(flags);
+  say = log;
+  const runStart = performance.now();
   const results = {
     generatedAt: new Date().toISOString(),
     machine: await machine(),
@@ -761,6 +818,8 @@ export async function runStoreBenchmarks({ notes = new Set(), prefix = `skbench:
     cells: [],
     bytes: [],
     stalls: { sweeps: [], cleanups: [], userDestroy: [] },
+    /** Seconds each store took at each size: filling, measuring, the stalls, dropping what it filled. */
+    durations: [],
     notes: [],
   };
   const note = (text) => {
@@ -778,16 +837,24 @@ export async function runStoreBenchmarks({ notes = new Set(), prefix = `skbench:
     for (const size of config.sizes) {
       log(`\n  ${family.label} vs its peer, ${fmt(size)} sessions: filling`);
       let opened;
-      const t0 = performance.now();
+      const took = { family: name, size };
+      results.durations.push(took);
+      let t0 = performance.now();
+      const phase = (key) => {
+        took[key] = (performance.now() - t0) / 1000;
+        t0 = performance.now();
+        return `${took[key].toFixed(1)} s`;
+      };
       try {
         opened = await family.open(size, `${prefix}${name}:${size}:`);
       } catch (err) {
         note(`skipped ${family.label} at ${fmt(size)} sessions: ${err.message}`);
         break;
       }
-      log(`    filled in ${(performance.now() - t0) / 1000 | 0} s`);
+      log(`    filled in ${phase('fill')}`);
       try {
         results.cells.push(...(await measureCells({ family: name, size, opened, config, log })));
+        log(`    cells measured in ${phase('cells')}`);
         const label = (id) => opened.contenders.find((c) => c.id === id)?.label ?? id;
         if (config.bytes && opened.bytes && size === large) {
           for (const b of await opened.bytes()) {
@@ -815,18 +882,24 @@ export async function runStoreBenchmarks({ notes = new Set(), prefix = `skbench:
             results.stalls.sweeps.push({ family: name, ...s });
             log(`    MemoryStore sweep of ${fmt(s.sessions)} sessions: ${ms(s.nothingExpiredMs)} with nothing expired, ${ms(s.allExpiredMs)} with all expired`);
           }
+          log(`    bytes and stalls measured in ${phase('stalls')}`);
         }
       } catch (err) {
         note(`${family.label} at ${fmt(size)} sessions failed: ${err.stack || err.message}`);
       } finally {
         await opened.close().catch((err) => note(`closing ${family.label}: ${err.message}`));
+        log(`    dropped what it filled in ${phase('drop')} (${seconds(runStart)} since the start)`);
       }
     }
   }
   if (config.bytes && config.stores.includes('memory')) {
+    const t0 = performance.now();
     results.memory = memoryBytes(large);
+    results.durations.push({ family: 'memory-bytes', size: large, bytes: (performance.now() - t0) / 1000 });
     for (const m of results.memory) log(`  heap bytes per session, ${m.store} at ${fmt(m.sessions)} sessions: ${fmt(m.bytesPerSession)}`);
   }
+  results.totalSeconds = (performance.now() - runStart) / 1000;
+  log(`  stores at scale: ${results.totalSeconds.toFixed(0)} s in all`);
   deriveStoreResults(results);
   // What the load benchmark's markdown.js read before this table existed: ops/s at 32 in flight at the largest size.
   results.concurrency = 32;
@@ -920,6 +993,15 @@ export function renderStoreMarkdown(results) {
     if (s.userDestroy?.length) {
       lines.push('', `Ending one user's ${fmt(c.userSessions)} sessions (\`destroyUserSessions\`, among ${fmt(large)}; the replaced stores have no user index):`, '');
       for (const u of s.userDestroy) lines.push(`- ${u.label}: ${ms(u.ms)}`);
+    }
+    lines.push('');
+  }
+  if (results.durations?.length) {
+    const sec = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} s` : '');
+    lines.push(`**How long the run took** (${sec(results.totalSeconds)} in all)`, '', '| store | sessions | fill | cells | bytes and stalls | drop |', '|---|---:|---:|---:|---:|---:|');
+    for (const d of results.durations) {
+      if (d.bytes !== undefined) lines.push(`| MemoryStore heap bytes (two child processes) | ${fmt(d.size)} | ${sec(d.bytes)} | | | |`);
+      else lines.push(`| ${families[d.family]?.label ?? d.family} | ${fmt(d.size)} | ${sec(d.fill)} | ${sec(d.cells)} | ${sec(d.stalls)} | ${sec(d.drop)} |`);
     }
     lines.push('');
   }
