@@ -2,6 +2,7 @@
 // contender. A bar's length is the contender's median req/s, and every figure in its label is
 // computed from those same medians (the ratios are ratios of medians), so that a longer bar
 // never carries a smaller ratio.
+import { versusName } from './contenders.js';
 import { describeRun, scenarioTitle } from './markdown.js';
 
 const colors = {
@@ -15,12 +16,15 @@ const colors = {
 const escape = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 const x = (n) => (n == null || !Number.isFinite(n) ? null : `${n.toFixed(2)}×`);
 
-/** The text beside a bar: req/s, then its ratios to bare Express, the floor and express-session. */
+/**
+ * The text beside a bar: req/s, then its ratios to bare Express, the floor and the package it is
+ * compared with (express-session, or the framework's own session package).
+ */
 export function barLabel(r) {
   const parts = [`${Math.round(r.rps).toLocaleString('en-US')} req/s`];
   if (r.id !== 'bare' && x(r.ratioToBare)) parts.push(`${x(r.ratioToBare)} bare`);
   if (r.id !== 'floor' && r.id !== 'bare' && x(r.ratioToFloor)) parts.push(`${x(r.ratioToFloor)} floor`);
-  if (x(r.ratioToExpressSession)) parts.push(`${x(r.ratioToExpressSession)} express-session`);
+  if (x(r.ratioToExpressSession)) parts.push(`${x(r.ratioToExpressSession)} ${versusName(r.id) ?? 'express-session'}`);
   return parts.join(' · ');
 }
 
@@ -57,9 +61,10 @@ export function renderChart(results) {
   }
   y += 16;
   const legend = [
-    'Bar: median req/s over the rounds, scaled within each panel. × bare, × floor, × express-session: that median over the median',
-    'of bare Express (no session), of the floor (the least a signed-cookie session can do) and of express-session with the same',
-    'kind of store (ratios of medians). A load average above the core count means the machine was shared during the run.',
+    'Bar: median req/s over the rounds, scaled within each panel. × bare, × floor, × a package: that median over the median of',
+    'bare Express (no session), of the floor (the least a signed-cookie session can do) and of the package replaced, with the same',
+    'kind of store: express-session, or on Fastify, Koa and Hono their own session package (ratios of medians).',
+    'A load average above the core count means the machine was shared during the run.',
   ];
   legend.forEach((line, i) => parts.push(`<text x="16" y="${y + 14 * i}" font-size="11" fill="#4b5563">${escape(line)}</text>`));
   y += 14 * legend.length + 12;

@@ -199,3 +199,12 @@ export const contenders = {
 export const lineup = Object.fromEntries(
   all.map((scenario) => [scenario, Object.keys(contenders).filter((id) => contenders[id].scenarios.includes(scenario))]),
 );
+
+/**
+ * The package a contender is compared with, as its ratio columns and chart labels name it:
+ * "express-session" for the Express contenders, the framework's own session package otherwise.
+ */
+export function versusName(id) {
+  const versus = contenders[contenders[id]?.versus];
+  return versus ? versus.label.split(' + ')[0] : undefined;
+}

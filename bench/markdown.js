@@ -30,7 +30,8 @@ export function renderHttpMarkdown(results) {
   lines.push(
     'Every figure is the median of the rounds (the lowest and highest req/s of the rounds beside it); every ratio is a **ratio of medians** (req/s: this one\'s over the ' +
       'reference\'s, above 1 is faster; CPU: the reference\'s CPU µs per request over this one\'s, above 1 is cheaper). ' +
-      '"express-session" is express-session with the same kind of store.',
+      '"express-session" is express-session with the same kind of store; for sessionkit\'s Fastify, Koa and Hono fronts, the ' +
+      'framework\'s own session package with the same Redis (the contender of the same framework without "sessionkit" in its name).',
     '',
   );
   for (const [scenario, { rows }] of Object.entries(results.scenarios)) {
