@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { Redis } from 'ioredis';
+import { vi } from 'vitest';
 
 export const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
@@ -144,4 +145,16 @@ export async function startSentinel(port: number, masterPort: number): Promise<R
       await exited;
     },
   };
+}
+
+/** The commands a RedisStore's client sends while `run` runs, by name (the client of either driver). */
+export async function commandsOf(store: { client: unknown }, driver: 'node-redis' | 'ioredis', run: () => Promise<unknown>): Promise<string[]> {
+  const client = store.client as { sendCommand(...args: unknown[]): unknown; call(...args: unknown[]): unknown };
+  const sent = driver === 'node-redis' ? vi.spyOn(client, 'sendCommand') : vi.spyOn(client, 'call');
+  try {
+    await run();
+    return sent.mock.calls.map((call) => String(driver === 'node-redis' ? (call[0] as string[])[0] : call[0]).toUpperCase());
+  } finally {
+    sent.mockRestore();
+  }
 }
